@@ -1,0 +1,395 @@
+"""``winrm-sim``: run a fleet of simulated Windows hosts on loopback addresses.
+
+    winrm-sim serve --hosts 3 --profile server2022,winrm11,upgraded11 \\
+        --state-dir /tmp/sim --inventory /tmp/sim/inventory.yml
+    winrm-sim ls-state --state-dir /tmp/sim
+
+``serve`` prints exactly one line ``READY <inventory>`` once every host accepts connections and
+runs until SIGTERM or SIGINT. The state dir keeps the fleet roster, the accounts, the PKI and one
+state file per host (the engine's), so a restart with the same state dir resumes everything.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import string
+import sys
+import threading
+import time
+
+from winrm_sim import auth as authmod
+from winrm_sim.pki import PKI
+
+log = logging.getLogger("winrm_sim.cli")
+
+# Computer-name prefixes per profile (NetBIOS names: 15 characters at most).
+NAME_PREFIX = {
+    "server2022": "SIM-2022",
+    "winrm11": "SIM-W11",
+    "upgraded11": "SIM-UPG",
+    "gpo": "SIM-GPO",
+    "workstation": "SIM-WKS",
+}
+ROSTER_FILE = "fleet.json"
+ACCOUNTS_FILE = "accounts.json"
+NTLM_FILE = "ntlm-users.txt"
+DEFAULT_BASE = "127.0.10.1"
+
+
+def _generate_password() -> str:
+    # Meets Windows complexity (upper, lower, digit, symbol); no ':' (NTLM user file separator),
+    # no quote or backslash (inventory and shells).
+    alphabet = string.ascii_letters + string.digits
+    core = "".join(secrets.choice(alphabet) for _ in range(14))
+    return f"Sim{core}9!"
+
+
+def _write_json_atomic(path: str, data) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def load_accounts(state_dir: str, admin_password: str | None) -> dict:
+    """The local accounts every host has, kept in the state dir so passwords survive restarts.
+
+    ``Administrator`` is the built-in administrator (RID 500, not subject to UAC remote
+    restrictions); ``localadmin`` is another member of Administrators, which a remote NTLM logon
+    sees with a filtered token unless LocalAccountTokenFilterPolicy=1; ``operator`` is a user.
+    """
+    path = os.path.join(state_dir, ACCOUNTS_FILE)
+    accounts = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            accounts = json.load(handle)
+    defaults = {"Administrator": True, "localadmin": True, "operator": False}
+    for name, admin in defaults.items():
+        accounts.setdefault(name, {"password": _generate_password(), "admin": admin})
+    if admin_password:
+        if any(ch in admin_password for ch in ":\r\n"):
+            raise SystemExit("--password must not contain ':' or line breaks")
+        accounts["Administrator"]["password"] = admin_password
+    _write_json_atomic(path, accounts)
+    return accounts
+
+
+def plan_fleet(state_dir: str, count: int, profiles: list[str], base_address: str) -> list[dict]:
+    """Names, addresses and profiles of the hosts; an existing roster keeps its hosts."""
+    path = os.path.join(state_dir, ROSTER_FILE)
+    roster: list[dict] = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            roster = json.load(handle).get("hosts", [])
+    base = ipaddress.ip_address(base_address)
+    planned = []
+    for index in range(count):
+        if index < len(roster):
+            planned.append(roster[index])
+            continue
+        profile = profiles[index % len(profiles)]
+        prefix = NAME_PREFIX.get(profile, "SIM-" + "".join(c for c in profile.upper() if c.isalnum())[:4])
+        planned.append({"name": f"{prefix}-{index + 1:02d}", "address": str(base + index), "profile": profile})
+    _write_json_atomic(path, {"hosts": planned if len(planned) >= len(roster) else planned + roster[count:]})
+    return planned
+
+
+def make_host(spec: dict, state_dir: str, store, accounts: dict, engine: str):
+    state_path = os.path.join(state_dir, f"{spec['name']}.json")
+    host_accounts = {name: dict(value) for name, value in accounts.items()}
+    if engine == "stub":
+        return StubHost(spec["name"], spec["address"], spec["profile"], state_path, store, host_accounts)
+    from winrm_sim.host import SimHost
+    return SimHost(spec["name"], spec["address"], spec["profile"], state_path, store, host_accounts)
+
+
+# -- inventory --------------------------------------------------------------------------------------
+
+def _yaml_scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value))        # a JSON string is a valid YAML double-quoted scalar
+
+
+def _yaml(data, indent: int = 0) -> list[str]:
+    lines = []
+    pad = "  " * indent
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if not value:
+                lines.append(f"{pad}{_yaml_key(key)}: {{}}")
+            else:
+                lines.append(f"{pad}{_yaml_key(key)}:")
+                lines.extend(_yaml(value, indent + 1))
+        else:
+            lines.append(f"{pad}{_yaml_key(key)}: {_yaml_scalar(value)}")
+    return lines
+
+
+def _yaml_key(key) -> str:
+    return str(key) if isinstance(key, int) else (key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key))
+
+
+def host_endpoint(entry) -> tuple[str, int]:
+    """Scheme and bound port Ansible should use for a host: its HTTP listener, else HTTPS, else
+    the compatibility listeners, else the client default (nothing listens: the workstation)."""
+    try:
+        listeners = list(entry.host.active_listeners())
+    except Exception:
+        listeners = []
+    def rank(listener):
+        return (listener.source == "Compatibility", listener.transport.lower() != "http")
+    for listener in sorted(listeners, key=rank):
+        bound = entry.port_map.get(listener.port)
+        if bound:
+            return listener.transport.lower(), bound
+    return "http", 5985
+
+
+def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict:
+    groups: dict[str, dict] = {}
+    for spec, entry in zip(specs, server.entries):
+        scheme, port = host_endpoint(entry)
+        store = entry.cert_store
+        server_cert = next((c for c in store.certs if c.role == "server"), None) if store else None
+        host_vars = {
+            "ansible_host": spec["address"],
+            "ansible_port": port,
+            "ansible_user": "Administrator",
+            "ansible_password": accounts["Administrator"]["password"],
+            "ansible_connection": "winrm",
+            "ansible_winrm_transport": "ntlm",
+            "ansible_winrm_scheme": scheme,
+            "ansible_winrm_ca_trust_path": pki.ca_path,
+            "wsman_winrm_sim_thumbprint": server_cert.thumbprint if server_cert else "",
+            "wsman_winrm_sim_profile": spec["profile"],
+            "wsman_winrm_sim_ports": {k: v for k, v in sorted(entry.port_map.items())},
+            "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
+            "wsman_winrm_sim_client_key_pem": pki.client_key_path,
+        }
+        groups.setdefault(f"sim_{spec['profile']}", {"hosts": {}})["hosts"][spec["name"]] = host_vars
+    return {
+        "all": {
+            "children": {
+                "windows": {
+                    "vars": {
+                        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                        "wsman_winrm_sim_ca_issuer_thumbprint": pki.ca_thumbprint,
+                        "wsman_winrm_sim_operator_password": accounts["operator"]["password"],
+                        "wsman_winrm_sim_localadmin_password": accounts["localadmin"]["password"],
+                    },
+                    "children": groups,
+                }
+            }
+        }
+    }
+
+
+def write_inventory(path: str, inventory: dict) -> None:
+    text = "# Written by winrm-sim; rewritten when listeners change.\n" + "\n".join(_yaml(inventory)) + "\n"
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+# -- serve ------------------------------------------------------------------------------------------
+
+def _wait_accepting(server, deadline: float) -> bool:
+    """True once every bound port completes a TCP connect."""
+    pending = [(entry.host.address, port) for entry in server.entries for port in entry.port_map.values()]
+    for _ in range(100):
+        still = []
+        for address, port in pending:
+            try:
+                with socket.create_connection((address, port), timeout=1):
+                    pass
+            except OSError:
+                still.append((address, port))
+        pending = still
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return not pending
+
+
+def serve(args) -> int:
+    from winrm_sim.server import SimServer
+
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    inventory_path = os.path.abspath(args.inventory or os.path.join(state_dir, "inventory.yml"))
+    profiles = [p.strip() for p in args.profile.split(",") if p.strip()]
+    if args.engine == "real":
+        from winrm_sim.profiles import PROFILES
+        unknown = [p for p in profiles if p not in PROFILES]
+        if unknown:
+            print(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}", file=sys.stderr)
+            return 2
+    accounts = load_accounts(state_dir, args.password)
+    specs = plan_fleet(state_dir, args.hosts, profiles, args.base_address)
+    pki = PKI(state_dir)
+    stores = {spec["name"]: pki.host_store(spec["name"], spec["address"]) for spec in specs}
+    hosts = [make_host(spec, state_dir, stores[spec["name"]], accounts, args.engine) for spec in specs]
+    # Before any acceptor exists: pyspnego reads the variable when an acceptor is created.
+    authmod.write_ntlm_user_file(os.path.join(state_dir, NTLM_FILE), hosts)
+
+    server = SimServer(hosts, pki, stores, allow_port_fallback=not args.no_port_fallback)
+    inventory_lock = threading.Lock()
+
+    def refresh_inventory(_entry=None):
+        with inventory_lock:
+            write_inventory(inventory_path, build_inventory(server, specs, accounts, pki))
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    server.start()
+    server.on_ports_changed = refresh_inventory
+    for entry in server.entries:
+        for problem in entry.problems:
+            log.warning("%s: %s", entry.host.name, problem)
+    refresh_inventory()
+    if not _wait_accepting(server, time.monotonic() + 30):
+        print("some listeners do not accept connections", file=sys.stderr)
+    print(f"READY {inventory_path}", flush=True)
+    while not stop.wait(1.0):
+        pass
+    server.stop()
+    return 0
+
+
+def ls_state(args) -> int:
+    state_dir = os.path.abspath(args.state_dir)
+    path = os.path.join(state_dir, ROSTER_FILE)
+    if not os.path.exists(path):
+        print(f"no fleet in {state_dir}", file=sys.stderr)
+        return 1
+    with open(path, encoding="utf-8") as handle:
+        roster = json.load(handle)["hosts"]
+    for spec in roster:
+        state_file = os.path.join(state_dir, f"{spec['name']}.json")
+        listeners = ""
+        if os.path.exists(state_file):
+            try:
+                with open(state_file, encoding="utf-8") as handle:
+                    state = json.load(handle)
+                found = state.get("listeners") or state.get("config", {}).get("listeners") or []
+                listeners = " ".join(f"{item.get('Transport', '?')}/{item.get('Port', '?')}" for item in found
+                                     if isinstance(item, dict))
+            except (OSError, ValueError):
+                listeners = "(unreadable state)"
+        print(f"{spec['name']:<14} {spec['address']:<15} {spec['profile']:<12} {listeners}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="winrm-sim", description="Simulated Windows WinRM hosts on loopback")
+    parser.add_argument("--log-level", default=os.environ.get("WINRM_SIM_LOG", "WARNING"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run a fleet until SIGTERM/SIGINT")
+    p_serve.add_argument("--hosts", type=int, default=1)
+    p_serve.add_argument("--profile", default="server2022", help="profile or comma-separated profiles, cycled")
+    p_serve.add_argument("--state-dir", required=True)
+    p_serve.add_argument("--inventory", help="YAML inventory to write (default: <state-dir>/inventory.yml)")
+    p_serve.add_argument("--base-address", default=DEFAULT_BASE)
+    p_serve.add_argument("--password", help="Administrator password (default: generated once, kept in the state dir)")
+    p_serve.add_argument("--no-port-fallback", action="store_true",
+                         help="fail a listener whose port cannot be bound instead of mapping it elsewhere")
+    p_serve.add_argument("--engine", choices=("real", "stub"), default="real", help=argparse.SUPPRESS)
+    p_ls = sub.add_parser("ls-state", help="list the hosts of a state dir")
+    p_ls.add_argument("--state-dir", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        if args.hosts < 1:
+            parser.error("--hosts must be at least 1")
+        return serve(args)
+    return ls_state(args)
+
+
+# -- a stand-in engine, for transport tests without the WS-Management engine -------------------------
+
+class StubHost:
+    """Implements the contract's SimHost surface with a fixed reply; listener and auth settings are
+    plain attributes a test can change (then call ``on_listeners_changed``)."""
+
+    REPLY = (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/>'
+             b'<s:Body><stub user="%s" auth="%s" encrypted="%s"/></s:Body></s:Envelope>')
+
+    def __init__(self, name, address, profile, state_path, cert_store, accounts):
+        from winrm_sim.server import __name__ as _  # noqa: F401 - same import order as the real engine
+        self.name, self.address, self.profile = name, address, profile
+        self.state_path, self.cert_store, self.accounts = state_path, cert_store, accounts
+        self.lock = threading.RLock()
+        self.on_listeners_changed = None
+        self.auth = {"basic": False, "negotiate": True, "kerberos": True, "certificate": False, "credssp": False}
+        self.unencrypted = False
+        server_cert = cert_store.by_subject_cn(name)[0] if cert_store else None
+        self.listeners = [_Listener("http", 5985, "wsman", "", ""),
+                          _Listener("https", 5986, "wsman", server_cert.thumbprint if server_cert else "", "")]
+
+    def active_listeners(self):
+        return list(self.listeners)
+
+    def auth_enabled(self, scheme):
+        return self.auth.get(scheme.lower(), False)
+
+    def allow_unencrypted(self):
+        return self.unencrypted
+
+    def cbt_hardening_level(self):
+        return "Relaxed"
+
+    def check_password(self, user, password):
+        for name, account in self.accounts.items():
+            if name.lower() == (user or "").lower() and account["password"] == password:
+                return name
+        return None
+
+    def map_client_certificate(self, der, resource_uri):
+        return "Administrator" if self.auth_enabled("certificate") else None
+
+    def handle(self, body, principal):
+        if b"stub-control" in body:        # lets a test flip settings over the wire
+            command = body.split(b"stub-control:", 1)[1].split(b"<", 1)[0].decode()
+            key, _, value = command.partition("=")
+            with self.lock:
+                if key == "unencrypted":
+                    self.unencrypted = value == "true"
+                elif key.startswith("auth."):
+                    self.auth[key[5:]] = value == "true"
+                elif key == "drop-http":
+                    self.listeners = [l for l in self.listeners if l.transport != "http"]
+                elif key == "add-http":
+                    self.listeners.append(_Listener("http", int(value), "wsman", "", ""))
+            if self.on_listeners_changed:
+                self.on_listeners_changed()
+        reply = self.REPLY % (principal.user.encode(), principal.auth.encode(), str(principal.encrypted).encode())
+        return 200, reply
+
+
+@dataclasses.dataclass(frozen=True)
+class _Listener:
+    transport: str
+    port: int
+    url_prefix: str
+    thumbprint: str
+    source: str
+
+
+if __name__ == "__main__":
+    sys.exit(main())
