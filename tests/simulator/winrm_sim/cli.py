@@ -393,3 +393,98 @@ class _Listener:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- running a fleet from Python (tests, benchmark) ---------------------------------------------------
+
+class FleetProcess:
+    """``winrm-sim serve`` as a child process: start, wait for READY, stop with SIGTERM.
+
+    ``with FleetProcess(state_dir, hosts=3, profiles="server2022") as fleet: fleet.inventory``
+    """
+
+    def __init__(self, state_dir: str, hosts: int = 1, profiles: str = "server2022",
+                 base_address: str = DEFAULT_BASE, password: str | None = None, engine: str = "real",
+                 extra_args: list[str] | None = None, ready_timeout: float = 120.0):
+        self.state_dir = os.path.abspath(state_dir)
+        self.inventory_path = os.path.join(self.state_dir, "inventory.yml")
+        self.args = ["serve", "--hosts", str(hosts), "--profile", profiles, "--state-dir", self.state_dir,
+                     "--inventory", self.inventory_path, "--base-address", base_address, "--engine", engine]
+        if password:
+            self.args += ["--password", password]
+        self.args += list(extra_args or [])
+        self.ready_timeout = ready_timeout
+        self.process = None
+        self.stderr_path = os.path.join(self.state_dir, "serve.stderr")
+
+    def start(self) -> "FleetProcess":
+        import subprocess
+
+        os.makedirs(self.state_dir, exist_ok=True)
+        env = dict(os.environ)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+        self._stderr = open(self.stderr_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "winrm_sim.cli", *self.args], env=env,
+                                        stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        deadline = time.monotonic() + self.ready_timeout
+        import selectors as _selectors
+        selector = _selectors.DefaultSelector()
+        selector.register(self.process.stdout, _selectors.EVENT_READ)
+        try:
+            while time.monotonic() < deadline:
+                if not selector.select(timeout=max(0.1, deadline - time.monotonic())):
+                    continue
+                line = self.process.stdout.readline()
+                if not line:
+                    break
+                if line.startswith("READY "):
+                    return self
+        finally:
+            selector.close()
+        self.stop()
+        with open(self.stderr_path, encoding="utf-8", errors="replace") as handle:
+            tail = handle.read()[-4000:]
+        raise RuntimeError(f"winrm-sim did not become ready:\n{tail}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def inventory(self) -> dict:
+        import yaml
+
+        with open(self.inventory_path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+
+    def hosts(self) -> dict[str, dict]:
+        """Host name -> host variables, group variables merged in."""
+        windows = self.inventory["all"]["children"]["windows"]
+        result = {}
+        for group in windows["children"].values():
+            for name, host_vars in group["hosts"].items():
+                result[name] = {**windows.get("vars", {}), **host_vars}
+        return result
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except Exception:
+                self.process.kill()
+                self.process.wait(5)
+        self.process.stdout.close()
+        self._stderr.close()
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def __enter__(self) -> "FleetProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
