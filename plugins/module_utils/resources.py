@@ -279,6 +279,9 @@ class Resource:
             source = child.get("Source")
             if source:
                 resource.sources[member.option] = source
+        for member in cls.fields():
+            if member.kind is list and member.read_only and resource.values.get(member.option) is None:
+                resource.values[member.option] = []  # no ListeningOn element: listening nowhere
         return resource
 
     # ---- XML out --------------------------------------------------------------------------
