@@ -249,13 +249,13 @@ CATALOG: dict[str, FaultKind] = {
 class WSManFault(Exception):
     """Raised inside the engine; turned into a SOAP fault by :func:`build_fault`."""
 
-    def __init__(self, name: str, *, provider: bool = False, detail: str | None = None, **fmt):
-        self.kind = CATALOG[name]
-        self.name = name
+    def __init__(self, fault_name: str, /, *, provider: bool = False, detail: str | None = None, **fmt):
+        self.kind = CATALOG[fault_name]
+        self.name = fault_name
         self.message = self.kind.text.format(**fmt) if fmt else self.kind.text
         self.provider = provider          # wrap in the Config provider's ProviderFault
         self.detail = detail              # optional wsman FaultDetail suffix ("UnexpectedSelectors")
-        super().__init__(f"{name} ({self.kind.code}): {self.message}")
+        super().__init__(f"{fault_name} ({self.kind.code}): {self.message}")
 
     @property
     def code(self) -> int:

@@ -556,19 +556,27 @@ class SimHost:
         from . import engine
 
         with self.lock:
-            before = self.active_listeners()
+            before = self._safe_active_listeners()
             status, reply = engine.handle_request(self, body, principal)
             try:
                 self.save_if_changed()
-            except OSError:
+            except Exception:  # noqa: BLE001 - the reply still goes out; the next change retries
                 log.exception("cannot write the state of %s", self.name)
-            after = self.active_listeners()
+            after = self._safe_active_listeners()
         if before != after and self.on_listeners_changed is not None:
             try:
                 self.on_listeners_changed()
             except Exception:  # noqa: BLE001 - the transport's problem must not break the reply
                 log.exception("on_listeners_changed failed for %s", self.name)
         return status, reply
+
+
+    def _safe_active_listeners(self):
+        try:
+            return self.active_listeners()
+        except Exception:  # noqa: BLE001 - handle() must never raise
+            log.exception("cannot compute the listeners of %s", self.name)
+            return None
 
 
 def _der_utf8_string(value: bytes) -> str:
