@@ -791,6 +791,10 @@ def registry_delete_value(session: t.Any, key: str, name: str) -> int:
 # The whole picture
 # --------------------------------------------------------------------------------------------
 
+# The parts of the configuration read_all() can read; info's "gather" option chooses among them.
+ALL_PARTS = ("config", "listeners", "cert_mappings", "policy")
+
+
 @dataclasses.dataclass
 class ConfigSnapshot:
     config: WinRMConfig
@@ -838,33 +842,53 @@ class ConfigSnapshot:
             "gpo_controlled": self.policy_controlled(),
         }
 
-    def to_dict(self) -> dict[str, t.Any]:
-        root = self.config.to_dict()
-        return {
-            "config": {k: v for k, v in root.items() if k not in ("client", "service", "winrs")},
-            "listeners": [l.to_dict() for l in self.listeners],
-            "service": root["service"],
-            "client": root["client"],
-            "winrs": root["winrs"],
-            "cert_mappings": [m.to_dict() for m in self.cert_mappings],
-            "policy": self.policy.to_list(),
-            "gpo_controlled": self.policy_controlled(),
-            "security_summary": self.security_summary(),
-        }
+    def to_dict(self, parts: t.Iterable[str] = ALL_PARTS) -> dict[str, t.Any]:
+        """The result of wsman.winrm.info: only the parts that were read, and the summary."""
+        parts = set(parts)
+        report: dict[str, t.Any] = {}
+        if "config" in parts:
+            root = self.config.to_dict()
+            report["config"] = {k: v for k, v in root.items() if k not in ("client", "service", "winrs")}
+            report.update(service=root["service"], client=root["client"], winrs=root["winrs"])
+        if "listeners" in parts:
+            report["listeners"] = [listener.to_dict() for listener in self.listeners]
+        if "cert_mappings" in parts:
+            report["cert_mappings"] = [mapping.to_dict() for mapping in self.cert_mappings]
+        if "policy" in parts:
+            report["policy"] = self.policy.to_list()
+        report["gpo_controlled"] = self.policy_controlled()
+        summary = self.security_summary()
+        # A summary value about a part that was not read would be a guess: say "unknown" (None).
+        unknown = set()
+        if "config" not in parts:
+            unknown |= {"basic_enabled", "unencrypted_allowed", "compatibility_listeners_on", "credssp_enabled",
+                        "trusted_hosts_wildcard", "cbt_hardening_level"}
+        if "listeners" not in parts:
+            unknown |= {"https_listener_present", "http_listener_present"}
+        report["security_summary"] = {key: (None if key in unknown else value) for key, value in summary.items()}
+        return report
 
 
-def read_all(session: t.Any, include_policy: bool = True) -> ConfigSnapshot:
-    """One Get of winrm/config, one Enumerate of listeners, one of certmappings, the policy values."""
-    config = t.cast(WinRMConfig, WinRMConfig.from_xml(session.get(CONFIG_URI)))
-    listeners = [t.cast(Listener, Listener.from_xml(e)) for e in session.enumerate(LISTENER_URI)]
-    mappings = [t.cast(CertMapping, CertMapping.from_xml(e)) for e in session.enumerate(CERTMAPPING_URI)]
-    policy = PolicyValues.read(session) if include_policy else PolicyValues()
+def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str] = ALL_PARTS) -> ConfigSnapshot:
+    """One Get of winrm/config, one Enumerate of listeners, one of certmappings, the policy values.
+
+    ``parts`` leaves out what the caller does not need (fewer requests); what is left out is empty.
+    """
+    parts = set(parts)
+    if not include_policy:
+        parts.discard("policy")
+    config = t.cast(WinRMConfig, WinRMConfig.from_xml(session.get(CONFIG_URI))) if "config" in parts else WinRMConfig()
+    listeners = ([t.cast(Listener, Listener.from_xml(e)) for e in session.enumerate(LISTENER_URI)]
+                 if "listeners" in parts else [])
+    mappings = ([t.cast(CertMapping, CertMapping.from_xml(e)) for e in session.enumerate(CERTMAPPING_URI)]
+                if "cert_mappings" in parts else [])
+    policy = PolicyValues.read(session) if "policy" in parts else PolicyValues()
     return ConfigSnapshot(config, listeners, mappings, policy)
 
 
 __all__ = [
     "Auth", "CERTMAPPING_URI", "CONFIG_URI", "CertMapping", "ClientAuth", "ClientConfig", "ClientDefaultPorts",
-    "ConfigSnapshot", "DefaultPorts", "Field", "LISTENER_URI", "Listener", "POLICY_SETTINGS", "PolicySetting",
+    "ALL_PARTS", "ConfigSnapshot", "DefaultPorts", "Field", "LISTENER_URI", "Listener", "POLICY_SETTINGS", "PolicySetting",
     "PolicyValues", "Resource", "STDREGPROV_URI", "Section", "ServiceAuth", "ServiceConfig", "ServiceDefaultPorts",
     "WinRMConfig", "Winrs", "certmapping_selectors", "diff", "expand_uri", "listener_selectors", "policy_setting",
     "read_all", "registry_delete_value", "registry_enum_values", "registry_get_value", "registry_set_value",
