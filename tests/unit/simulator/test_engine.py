@@ -225,9 +225,10 @@ def test_auto_config_policy_creates_gpo_listener(client, host):
     invoke_reg(client, "SetStringValue", SERVICE_POLICY, "IPv6Filter", sValue="")
     items, _ = enumerate_all(client, LISTENER)
     assert items[0].attrib.get("Source") == "GPO"
-    assert [field(items[0], "ListeningOn")] == ["127.0.0.1"] or field(items[0], "ListeningOn")
-    raw = client.last_reply.decode()
-    assert "<cfg:ListeningOn>::1</cfg:ListeningOn>" not in raw
+    # IPv6Filter blank: the policy listener listens on no IPv6 address
+    listening = [e.text for e in items[0].findall(f"{{{LISTENER}}}ListeningOn")]
+    assert listening == ["127.0.0.1", "127.0.10.1"]
+    assert [(a.port, a.source) for a in host.active_listeners()][0] == (5985, "GPO")
     client.get(CFG + "/service")
     assert '<cfg:IPv6Filter Source="GPO"></cfg:IPv6Filter>' in client.last_reply.decode()
     fault = fault_of(lambda: client.delete(LISTENER, selector_set=listener_selectors()))
