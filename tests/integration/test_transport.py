@@ -286,3 +286,21 @@ def test_sigterm_exits_cleanly(tmp_path):
     running = FleetProcess(str(tmp_path), hosts=1, base_address="127.0.21.1", password=PASSWORD, engine="stub")
     running.start()
     assert running.stop() == 0
+
+
+def test_port_in_use_is_mapped_and_reported(tmp_path):
+    # Another process holds 5985 on the host's address: the listener moves to 5985 + 18000 and the
+    # inventory says so (the same happens to ports 80/443 when not running as root).
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.22.1", 5985))
+    blocker.listen(1)
+    try:
+        with FleetProcess(str(tmp_path), hosts=1, base_address="127.0.22.1", password=PASSWORD,
+                          engine="stub") as running:
+            host_vars = dict(next(iter(running.hosts().values())))
+            assert host_vars["wsman_winrm_sim_ports"] == {5985: 23985, 5986: 5986}
+            assert host_vars["ansible_port"] == 23985
+            assert stub_reply(send(dict(host_vars), b"<x/>", port=23985))["user"] == "Administrator"
+    finally:
+        blocker.close()
