@@ -146,8 +146,6 @@ def test_read_all_gpo_host(gpo_host):
     assert list(result["policy_controlled"]) == ["client.trusted_hosts"] and not result["changes"]
 
 
-@pytest.mark.xfail(reason="winrm_sim engine.py _collect: WSManFault(..., name=name) TypeError -> internal error "
-                          "2147500037 instead of the GPO fault", strict=False)
 def test_gpo_put_fault(gpo_host):
     session, _ = gpo_host
     with pytest.raises(WSManFault) as info:
