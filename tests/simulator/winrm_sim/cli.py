@@ -184,6 +184,10 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
                 "windows": {
                     "vars": {
                         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                        # NTLM over HTTP needs the host in the controller's trusted hosts, as
+                        # PowerShell's TrustedHosts (wsman.winrm's resolver refuses it otherwise).
+                        "wsman_winrm_trusted_hosts": ",".join(sorted(
+                            h["ansible_host"] for g in groups.values() for h in g["hosts"].values())),
                         "wsman_winrm_sim_ca_issuer_thumbprint": pki.ca_thumbprint,
                         "wsman_winrm_sim_operator_password": accounts["operator"]["password"],
                         "wsman_winrm_sim_localadmin_password": accounts["localadmin"]["password"],
