@@ -221,6 +221,13 @@ class Resource:
             raise KeyError("%s is write-only and never kept" % field.option)
         self.values[head] = field.coerce(value)
 
+    def get_section(self, path: str) -> "Resource":
+        """The nested resource at a dotted section path (``service.auth``)."""
+        resource = self
+        for name in path.split("."):
+            resource = resource.sections[name]
+        return resource
+
     def source_of(self, path: str) -> str:
         head, _, rest = path.partition(".")
         if rest:

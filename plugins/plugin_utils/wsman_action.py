@@ -15,7 +15,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.wsman.winrm.plugins.module_utils import resources
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
 
 display = Display()
@@ -32,6 +34,44 @@ CONNECTION_VARIABLES = (
 )
 CONNECTION_PREFIXES = ("ansible_winrm_", "ansible_psrp_", "wsman_winrm_")
 
+# The config sections a partial Put can address, deepest first: a change is sent to the deepest
+# section that holds all of its settings, so a task changing only service auth sends only Auth.
+PUT_TARGETS = (
+    ("service.auth", resources.ServiceAuth),
+    ("service.default_ports", resources.ServiceDefaultPorts),
+    ("client.auth", resources.ClientAuth),
+    ("client.default_ports", resources.ClientDefaultPorts),
+    ("service", resources.ServiceConfig),
+    ("client", resources.ClientConfig),
+    ("winrs", resources.Winrs),
+    ("", resources.WinRMConfig),
+)
+
+
+class ChangeRefused(AnsibleActionFail):
+    """A change the module will not send (GPO-controlled, read-only, or cutting its own connection)."""
+
+
+def put_target(paths: t.Iterable[str]) -> tuple[str, type]:
+    """The deepest section holding every dotted path, and its resource class."""
+    paths = list(paths)
+    for prefix, resource_class in PUT_TARGETS:
+        if all(not prefix or path.startswith(prefix + ".") for path in paths):
+            return prefix, resource_class
+    raise AssertionError("unreachable: the root holds every path")
+
+
+def policy_refusal(snapshot: resources.ConfigSnapshot, controlled: dict[str, t.Any]) -> str:
+    """The message for changes Windows refuses because Group Policy sets the value."""
+    parts = []
+    for path, change in sorted(controlled.items()):
+        policies = snapshot.policy.controlling(path)
+        named = ", ".join(f"{setting.path}\\{setting.name}" for setting in policies) or "a WinRM policy"
+        parts.append(f"{path} (wanted {change['after']!r}, Group Policy sets {change['before']!r} through {named})")
+    return ("These settings are controlled by Group Policy and Windows refuses to change them "
+            "(fault 2150858890): " + "; ".join(parts) + ". Change the policy value with wsman.winrm.policy "
+            "(state: absent means Not Configured), or set policy_controlled: skip to leave them and go on.")
+
 
 class WSManAction(ActionBase):
     """Runs on the controller and talks WS-Management to the host; no module code is shipped."""
@@ -47,6 +87,64 @@ class WSManAction(ActionBase):
 
     def execute(self, session: Session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         raise NotImplementedError
+
+    # ---- helpers the modules share ---------------------------------------------------------
+
+    def guard_lockout(self, session: Session, config_after: t.Any, listeners_before: t.Sequence[t.Any],
+                      listeners_after: t.Sequence[t.Any], force: bool, result: dict[str, t.Any]) -> None:
+        """Refuse a change that would cut this task's own connection, unless force is set."""
+        reasons = lockout_reasons(session.endpoint, config_after, listeners_before, listeners_after)
+        if not reasons:
+            return
+        if not force:
+            raise ChangeRefused(
+                "Refusing a change that would lock this controller out: " + "; ".join(reasons)
+                + ". Make the change through another listener or auth method first (the roles order it "
+                "for you), or set force: true if you have another way back in.")
+        result.setdefault("warnings", []).append(
+            "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
+
+    def converge_config(self, session: Session, snapshot: resources.ConfigSnapshot, desired: dict[str, t.Any],
+                        args: dict[str, t.Any], scope: str) -> dict[str, t.Any]:
+        """Bring winrm/config settings (dotted paths -> value, None = unmanaged) to ``desired``.
+
+        One partial Put to the deepest section holding every change; GPO-controlled settings are
+        refused or skipped per ``policy_controlled``; check mode predicts the same result without
+        sending; ``scope`` (e.g. ``service.auth``) is the part shown in before/after and the diff.
+        """
+        result: dict[str, t.Any] = {}
+        changes = resources.diff(snapshot.config, desired)
+        if changes["read_only"]:
+            raise ChangeRefused("Read-only settings cannot be changed: " + ", ".join(sorted(changes["read_only"])))
+        if changes["policy_controlled"]:
+            if args.get("policy_controlled", "fail") == "fail":
+                raise ChangeRefused(policy_refusal(snapshot, changes["policy_controlled"]))
+            result["policy_skipped"] = sorted(changes["policy_controlled"])
+            result.setdefault("warnings", []).append(
+                "Left unchanged because Group Policy controls them: " + ", ".join(result["policy_skipped"]))
+        to_send = {path: change["after"] for path, change in changes["changes"].items()}
+        after = snapshot.config.updated(to_send)
+        self.guard_lockout(session, after, snapshot.listeners, snapshot.listeners, args.get("force", False), result)
+        if to_send and not self._task.check_mode:
+            prefix, resource_class = put_target(to_send)
+            relative = {path[len(prefix) + 1:] if prefix else path: value for path, value in to_send.items()}
+            reply = session.put(resource_class.RESOURCE_URI, resource_class.render(relative))
+            written = resource_class.from_xml(reply)
+            after = snapshot.config.copy()
+            if prefix:
+                parent_path, _, name = prefix.rpartition(".")
+                parent = after.get_section(parent_path) if parent_path else after
+                parent.sections[name] = written
+            else:
+                after = written
+        before_view = snapshot.config.get_section(scope).to_dict() if scope else snapshot.config.to_dict()
+        after_view = after.get_section(scope).to_dict() if scope else after.to_dict()
+        result.update(changed=bool(to_send), before=before_view, after=after_view,
+                      changes=sorted(to_send))
+        if self._task.diff:
+            result["diff"] = {"before": before_view, "after": after_view,
+                              "before_header": scope or "winrm/config", "after_header": scope or "winrm/config"}
+        return result
 
     def connection_variables(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         wanted = {
@@ -90,6 +188,8 @@ class WSManAction(ActionBase):
             result.update(self.execute(session, args, task_vars))
         except WSManError as error:
             result.update(failed=True, msg=str(error), fault_code=error.code)
+        except ChangeRefused as error:
+            result.update(failed=True, msg=error.message)
         finally:
             session.close()
         result.setdefault("changed", False)
