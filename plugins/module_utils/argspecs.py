@@ -16,3 +16,9 @@ INFO = dict(
         query=dict(type="str"),
     ),
 )
+
+# Options of every module that changes WinRM (documented in plugins/doc_fragments/change.py).
+CHANGE_OPTIONS = dict(
+    policy_controlled=dict(type="str", choices=["fail", "skip"], default="fail"),
+    force=dict(type="bool", default=False),
+)
