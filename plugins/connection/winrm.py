@@ -1,0 +1,805 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) wsman.winrm contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""wsman.winrm.winrm: ansible.builtin.winrm's execution with the collection's endpoint resolver."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: winrm
+short_description: Run tasks over WinRM with secure endpoint, transport and proxy rules
+description:
+  - A drop-in replacement for C(ansible.builtin.winrm). Commands, PowerShell pipelining, C(put) and
+    C(fetch) run exactly as in that plugin, through pywinrm, and every C(ansible_winrm_*) variable keeps
+    its meaning.
+  - What changes is how the endpoint is chosen. URL, port, authentication, message encryption, TLS
+    checks and proxy come from the collection's one resolver (the same rules as the
+    C(wsman.winrm.endpoint) filter and the modules); see C(docs/endpoint-resolution.md).
+  - The scheme is never guessed from a port. With a computer name the ports are the WinRM 2.0 client
+    defaults 5985 (HTTP) and 5986 (HTTPS); a WinRM 1.1 host on 80/443 is reached only by explicit
+    choice (O(legacy_ports), an explicit port, or O(connection_uri)).
+  - Basic over HTTP, NTLM over HTTP to an untrusted host, Kerberos to an IP address, unencrypted or
+    authenticated traffic through a proxy over HTTP are refused before any byte is sent.
+  - At C(-vvv) the resolved URL, authentication, encryption, proxy (never its credentials) and the
+    reason for every decision are shown.
+  - Variables named C(wsman_winrm_*) win over C(ansible_winrm_*), which win over the generic C(ansible_*).
+author: wsman.winrm contributors
+version_added: 0.1.0
+extends_documentation_fragment:
+  - ansible.builtin.connection_pipelining
+requirements:
+  - pywinrm
+options:
+  remote_addr:
+    description:
+      - The Windows host's computer name or IP address.
+      - A URL here is read as a connection URI (see O(connection_uri)).
+    vars:
+      - name: inventory_hostname
+      - name: ansible_host
+      - name: ansible_winrm_host
+      - name: wsman_winrm_host
+    type: str
+  remote_user:
+    description:
+      - The user to log in as (V(user), V(DOMAIN\\user) or V(user@REALM)).
+      - Unlike C(ansible.builtin.winrm), the user name never chooses the authentication; see O(transport).
+    vars:
+      - name: ansible_user
+      - name: ansible_winrm_user
+      - name: wsman_winrm_user
+    keyword:
+      - name: remote_user
+    type: str
+  remote_password:
+    description:
+      - The password of O(remote_user). Never shown, not even at C(-vvvvvv).
+    vars:
+      - name: ansible_password
+      - name: ansible_winrm_pass
+      - name: ansible_winrm_password
+      - name: wsman_winrm_password
+    type: str
+    aliases:
+      - password
+  port:
+    description:
+      - An explicit port. It always wins and it never changes the scheme.
+      - Without it the port is 5985 (HTTP) or 5986 (HTTPS), or 80/443 with O(legacy_ports), or the
+        ports of O(default_ports), or the port of O(connection_uri).
+    vars:
+      - name: ansible_port
+      - name: ansible_winrm_port
+      - name: wsman_winrm_port
+    keyword:
+      - name: port
+    type: int
+  scheme:
+    description:
+      - V(http) or V(https). Default V(https), whatever the port.
+    choices: [http, https]
+    vars:
+      - name: ansible_winrm_scheme
+      - name: wsman_winrm_scheme
+    type: str
+  use_ssl:
+    description:
+      - V(true) means HTTPS and V(false) HTTP, like C(-UseSSL). It must agree with O(scheme) when both are set.
+    vars:
+      - name: wsman_winrm_use_ssl
+    type: bool
+  path:
+    description:
+      - The URL prefix of the listener. Default C(wsman).
+    vars:
+      - name: ansible_winrm_path
+      - name: wsman_winrm_path
+    type: str
+  connection_uri:
+    description:
+      - A connection URI such as C(http://win1.example.com/wsman), as C(-ConnectionUri) takes it. Without a
+        port in it the port is 80 (HTTP) or 443 (HTTPS). A port, scheme or path variable contradicting it
+        is an error.
+    vars:
+      - name: wsman_winrm_connection_uri
+    ini:
+      - section: wsman_winrm_connection
+        key: connection_uri
+    env:
+      - name: WSMAN_WINRM_CONNECTION_URI
+    type: str
+  legacy_ports:
+    description:
+      - Reach a WinRM 1.1 host on port 80 (HTTP) or 443 (HTTPS) instead of 5985/5986.
+      - A refused connection on 5985/5986 never falls back to these ports by itself.
+    vars:
+      - name: wsman_winrm_legacy_ports
+    ini:
+      - section: wsman_winrm_connection
+        key: legacy_ports
+    env:
+      - name: WSMAN_WINRM_LEGACY_PORTS
+    type: bool
+  default_ports:
+    description:
+      - "The client's DefaultPorts when they are not 5985/5986, as a mapping (C({http: 8985, https: 8986}))
+        or, from C(ansible.cfg) or the environment, as JSON or C(http=8985,https=8986)."
+    vars:
+      - name: wsman_winrm_default_ports
+    ini:
+      - section: wsman_winrm_connection
+        key: default_ports
+    env:
+      - name: WSMAN_WINRM_DEFAULT_PORTS
+    type: raw
+  transport:
+    description:
+      - The authentication, as a list or a comma separated string; the first supported entry wins.
+        V(basic), V(ntlm), V(negotiate), V(kerberos), V(credssp), V(certificate); pywinrm's V(plaintext)
+        and V(ssl) mean V(basic).
+      - When not set, V(negotiate), whatever the user name looks like, or V(certificate) when only a client
+        certificate is given. Basic is never guessed. pywinrm has no Negotiate, so V(negotiate) is sent as
+        NTLM (choose V(kerberos) for Kerberos).
+    vars:
+      - name: ansible_winrm_transport
+      - name: wsman_winrm_auth
+    type: list
+    elements: str
+  kerberos_command:
+    description: The C(kinit) command used to get a Kerberos ticket when Ansible manages tickets.
+    default: kinit
+    vars:
+      - name: ansible_winrm_kinit_cmd
+    type: str
+  kinit_args:
+    description:
+      - Extra arguments for C(kinit). When set they replace the C(-f) added for C(ansible_winrm_kerberos_delegation).
+    vars:
+      - name: ansible_winrm_kinit_args
+    type: str
+  kinit_env_vars:
+    description:
+      - Environment variables passed through to C(kinit); it otherwise runs with an empty environment.
+    default: []
+    ini:
+      - section: winrm
+        key: kinit_env_vars
+    vars:
+      - name: ansible_winrm_kinit_env_vars
+    type: list
+    elements: str
+  kerberos_mode:
+    description:
+      - V(managed) lets Ansible get a ticket with C(kinit) and the password; V(manual) uses the ticket the
+        user already has. Default V(managed) when Kerberos is used with a password.
+    choices: [managed, manual]
+    vars:
+      - name: ansible_winrm_kinit_mode
+    type: str
+  kerberos_hostname_override:
+    description:
+      - The host name used for the Kerberos service principal. It does not allow Kerberos to an IP address.
+    vars:
+      - name: ansible_winrm_kerberos_hostname_override
+      - name: wsman_winrm_kerberos_hostname_override
+    type: str
+  cert_validation:
+    description:
+      - V(validate) or V(ignore) the server certificate over HTTPS. Default V(validate).
+    vars:
+      - name: ansible_winrm_server_cert_validation
+      - name: wsman_winrm_cert_validation
+    ini:
+      - section: wsman_winrm_connection
+        key: cert_validation
+    env:
+      - name: WSMAN_WINRM_CERT_VALIDATION
+    type: str
+  ca_path:
+    description:
+      - A PEM bundle of the CAs that may issue the server certificate. Environment variables such as
+        C(REQUESTS_CA_BUNDLE) are never read.
+    vars:
+      - name: ansible_winrm_ca_trust_path
+      - name: wsman_winrm_ca_path
+    ini:
+      - section: wsman_winrm_connection
+        key: ca_path
+    env:
+      - name: WSMAN_WINRM_CA_PATH
+    type: path
+  cert_fingerprint:
+    description:
+      - The SHA-256 fingerprint of the server certificate (hex, colons allowed). When set, a server
+        presenting any other certificate is refused, in addition to the usual validation.
+    vars:
+      - name: wsman_winrm_cert_fingerprint
+    ini:
+      - section: wsman_winrm_connection
+        key: cert_fingerprint
+    env:
+      - name: WSMAN_WINRM_CERT_FINGERPRINT
+    type: str
+  cert_pem:
+    description: The client certificate (PEM file) for certificate authentication.
+    vars:
+      - name: ansible_winrm_cert_pem
+      - name: wsman_winrm_cert_pem
+    type: path
+  cert_key_pem:
+    description: The key of O(cert_pem) (PEM file).
+    vars:
+      - name: ansible_winrm_cert_key_pem
+      - name: wsman_winrm_cert_key_pem
+    type: path
+  message_encryption:
+    description:
+      - V(auto), V(always) or V(never). Over HTTP, messages are always encrypted and V(never) is refused;
+        over HTTPS V(auto) relies on TLS.
+    vars:
+      - name: ansible_winrm_message_encryption
+      - name: wsman_winrm_message_encryption
+    ini:
+      - section: wsman_winrm_connection
+        key: message_encryption
+    env:
+      - name: WSMAN_WINRM_MESSAGE_ENCRYPTION
+    type: str
+  proxy:
+    description:
+      - The proxy URL (C(http://proxy.example.com:3128)). Credentials in it are moved to O(proxy_username) and
+        O(proxy_password) and never shown.
+      - HTTPS may go through a proxy. Unencrypted HTTP never does; encrypted HTTP only with O(allow_http_proxy);
+        an authenticated proxy needs HTTPS.
+    vars:
+      - name: ansible_winrm_proxy
+      - name: wsman_winrm_proxy
+    ini:
+      - section: wsman_winrm_connection
+        key: proxy
+    env:
+      - name: WSMAN_WINRM_PROXY
+    type: str
+  use_env_proxy:
+    description:
+      - Use C(HTTPS_PROXY) and C(NO_PROXY) from the controller's environment, for HTTPS only. Default
+        V(false), unlike C(ansible.builtin.winrm), which uses environment proxies silently.
+    vars:
+      - name: wsman_winrm_use_env_proxy
+    ini:
+      - section: wsman_winrm_connection
+        key: use_env_proxy
+    env:
+      - name: WSMAN_WINRM_USE_ENV_PROXY
+    type: bool
+  proxy_username:
+    description: The proxy user name. Never shown.
+    vars:
+      - name: wsman_winrm_proxy_username
+    ini:
+      - section: wsman_winrm_connection
+        key: proxy_username
+    env:
+      - name: WSMAN_WINRM_PROXY_USERNAME
+    type: str
+  proxy_password:
+    description: The proxy password. Never shown.
+    vars:
+      - name: wsman_winrm_proxy_password
+    ini:
+      - section: wsman_winrm_connection
+        key: proxy_password
+    env:
+      - name: WSMAN_WINRM_PROXY_PASSWORD
+    type: str
+  allow_http_proxy:
+    description:
+      - Let message-encrypted HTTP go through an unauthenticated proxy that keeps connection affinity.
+    vars:
+      - name: wsman_winrm_allow_http_proxy
+    ini:
+      - section: wsman_winrm_connection
+        key: allow_http_proxy
+    env:
+      - name: WSMAN_WINRM_ALLOW_HTTP_PROXY
+    type: bool
+  trusted_hosts:
+    description:
+      - Hosts that may be reached over HTTP with NTLM, Negotiate, CredSSP or Basic, whose identity HTTP
+        cannot prove, like the WinRM client's TrustedHosts. A list or a comma separated string of names,
+        addresses and wildcards (C(*.example.com), C(192.168.1.*)).
+    vars:
+      - name: wsman_winrm_trusted_hosts
+    ini:
+      - section: wsman_winrm_connection
+        key: trusted_hosts
+    env:
+      - name: WSMAN_WINRM_TRUSTED_HOSTS
+    type: list
+    elements: str
+  allow_basic_http:
+    description:
+      - First of the two switches that allow Basic authentication over HTTP (with O(allow_unencrypted)).
+    vars:
+      - name: wsman_winrm_allow_basic_http
+    ini:
+      - section: wsman_winrm_connection
+        key: allow_basic_http
+    env:
+      - name: WSMAN_WINRM_ALLOW_BASIC_HTTP
+    type: bool
+  allow_unencrypted:
+    description:
+      - The second switch (with O(allow_basic_http)) that allows unencrypted traffic, which Basic over HTTP always is.
+    vars:
+      - name: wsman_winrm_allow_unencrypted
+    ini:
+      - section: wsman_winrm_connection
+        key: allow_unencrypted
+    env:
+      - name: WSMAN_WINRM_ALLOW_UNENCRYPTED
+    type: bool
+  connection_timeout:
+    description:
+      - As in C(ansible.builtin.winrm), the WS-Man operation timeout in seconds, with the read timeout
+        10 seconds longer. When set it wins over O(read_timeout) and O(operation_timeout).
+    vars:
+      - name: ansible_winrm_connection_timeout
+    type: int
+  read_timeout:
+    description:
+      - The HTTP read timeout in seconds (pywinrm also uses it to connect); it must exceed
+        O(operation_timeout). Default 30.
+    vars:
+      - name: ansible_winrm_read_timeout_sec
+      - name: ansible_winrm_read_timeout
+      - name: wsman_winrm_read_timeout
+    ini:
+      - section: wsman_winrm_connection
+        key: read_timeout
+    env:
+      - name: WSMAN_WINRM_READ_TIMEOUT
+    type: int
+  operation_timeout:
+    description: The WS-Man OperationTimeout in seconds. Default 20.
+    vars:
+      - name: ansible_winrm_operation_timeout_sec
+      - name: wsman_winrm_operation_timeout
+    ini:
+      - section: wsman_winrm_connection
+        key: operation_timeout
+    env:
+      - name: WSMAN_WINRM_OPERATION_TIMEOUT
+    type: int
+notes:
+  - Other C(ansible_winrm_<name>) variables that match an argument of pywinrm's C(Protocol) (for example
+    C(ansible_winrm_kerberos_delegation), C(ansible_winrm_send_cbt)) are passed through as in
+    C(ansible.builtin.winrm).
+  - C(ansible_winrm_trusted_hosts) and similar names of this collection's options are not read; use the
+    C(wsman_winrm_*) names.
+"""
+
+EXAMPLES = r"""
+# inventory: switch a group from ansible.builtin.winrm
+# windows:
+#   vars:
+#     ansible_connection: wsman.winrm.winrm
+#     ansible_winrm_transport: ntlm
+#     ansible_winrm_ca_trust_path: /etc/pki/winrm-ca.pem
+
+# a WinRM 1.1 host still listening on 80 (HTTP), inside a trusted domain
+# legacy1:
+#   ansible_connection: wsman.winrm.winrm
+#   ansible_winrm_scheme: http
+#   wsman_winrm_legacy_ports: true
+#   wsman_winrm_trusted_hosts: "*.corp.example.com"
+"""
+
+import json
+import re
+import traceback
+import typing as t
+from inspect import getfullargspec
+from urllib.parse import quote
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.connection.winrm import Connection as BuiltinWinRMConnection
+from ansible.utils.display import Display
+
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES, EndpointError, resolve
+
+try:
+    import requests
+    import requests.adapters
+    import winrm
+    from winrm.protocol import Protocol
+    from winrm.transport import Transport
+    HAS_PYWINRM = True
+except ImportError:  # reported by the parent's _connect
+    HAS_PYWINRM = False
+    Protocol = Transport = object  # type: ignore[assignment,misc]
+
+display = Display()
+
+PLUGIN_NAME = "wsman.winrm.winrm"
+
+# plugin option -> the resolver's option (docs/contracts.md section 1, VARIABLES in endpoint.py).
+RESOLVER_OPTIONS: t.Dict[str, str] = {
+    "remote_addr": "host",
+    "remote_user": "user",
+    "remote_password": "password",
+    "port": "port",
+    "scheme": "scheme",
+    "use_ssl": "use_ssl",
+    "path": "path",
+    "connection_uri": "connection_uri",
+    "legacy_ports": "legacy_ports",
+    "default_ports": "default_ports",
+    "transport": "auth",
+    "kerberos_hostname_override": "kerberos_hostname_override",
+    "cert_validation": "cert_validation",
+    "ca_path": "ca_path",
+    "cert_fingerprint": "cert_fingerprint",
+    "cert_pem": "client_cert_pem",
+    "cert_key_pem": "client_key_pem",
+    "message_encryption": "message_encryption",
+    "proxy": "proxy",
+    "use_env_proxy": "use_env_proxy",
+    "proxy_username": "proxy_username",
+    "proxy_password": "proxy_password",
+    "allow_http_proxy": "allow_http_proxy",
+    "trusted_hosts": "trusted_hosts",
+    "allow_basic_http": "allow_basic_http",
+    "allow_unencrypted": "allow_unencrypted",
+    "read_timeout": "read_timeout",
+    "operation_timeout": "operation_timeout",
+}
+
+# Playbook keywords -> the variable with the same meaning, so the resolver's decisions name it.
+KEYWORD_VARIABLES = {"remote_user": "ansible_user", "port": "ansible_port"}
+
+SECRET_OPTIONS = ("remote_password", "proxy_password", "proxy_username")
+
+# The resolver's auth -> pywinrm's transport name. pywinrm has no Negotiate: NTLM is what it can do
+# without guessing (Kerberos is used when chosen explicitly).
+PYWINRM_TRANSPORTS = {
+    "basic": "basic",
+    "ntlm": "ntlm",
+    "negotiate": "ntlm",
+    "kerberos": "kerberos",
+    "credssp": "credssp",
+    "certificate": "certificate",
+}
+
+# Protocol arguments the endpoint decides; same-named ansible_winrm_* extras never override them.
+ENDPOINT_KWARGS = frozenset((
+    "self", "endpoint", "transport", "username", "password", "server_cert_validation", "ca_trust_path",
+    "cert_pem", "cert_key_pem", "message_encryption", "proxy", "read_timeout_sec", "operation_timeout_sec",
+    "kerberos_hostname_override", "scheme", "path", "kinit_mode", "kinit_cmd",
+))
+
+CLIENT_DEFAULT_PORTS = (5985, 5986)
+
+
+class FingerprintPinningAdapter(requests.adapters.HTTPAdapter if HAS_PYWINRM else object):  # type: ignore[misc]
+    """HTTPS adapter that refuses any server certificate but the pinned one (direct or through CONNECT)."""
+
+    def __init__(self, sha256_hex: str, **kwargs: t.Any) -> None:
+        self.sha256_hex = sha256_hex.lower()
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        kwargs["assert_fingerprint"] = self.sha256_hex
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        proxy_kwargs["assert_fingerprint"] = self.sha256_hex
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+class ResolvedTransport(Transport):  # type: ignore[misc,valid-type]
+    """pywinrm's Transport with the resolver's decisions enforced on the requests session.
+
+    pywinrm builds its session lazily and may send a first request (to set up message encryption)
+    while building it; that request is held back until the session is hardened.
+    """
+
+    pinned_sha256: t.Optional[str] = None
+    proxy_url: t.Optional[str] = None
+    _holding_encryption = False
+    _encryption_held = False
+
+    def build_session(self) -> "requests.Session":
+        if self.session:
+            return self.session
+        self._holding_encryption, self._encryption_held = True, False
+        try:
+            session = super().build_session()
+        finally:
+            self._holding_encryption = False
+        # The endpoint already decided proxies and CA trust: nothing comes from the environment
+        # (no *_PROXY, REQUESTS_CA_BUNDLE or .netrc).
+        session.trust_env = False
+        session.proxies = {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
+        if self.pinned_sha256:
+            session.mount("https://", FingerprintPinningAdapter(self.pinned_sha256))
+        if self._encryption_held:
+            super().setup_encryption(session)
+        return session
+
+    def setup_encryption(self, session: "requests.Session") -> None:
+        if self._holding_encryption:
+            self._encryption_held = True
+            return
+        super().setup_encryption(session)
+
+
+class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
+    """pywinrm's Protocol using ResolvedTransport."""
+
+    def __init__(self, endpoint: str, pinned_sha256: t.Optional[str] = None, **kwargs: t.Any) -> None:
+        proxy_url = kwargs.get("proxy")
+        super().__init__(endpoint, **kwargs)
+        self.transport.__class__ = ResolvedTransport
+        self.transport.pinned_sha256 = pinned_sha256
+        self.transport.proxy_url = proxy_url
+
+
+def proxy_url_with_credentials(proxy: str, username: t.Optional[str], password: t.Optional[str]) -> str:
+    """The URL handed to requests; the only place proxy credentials are written down."""
+    if username is None and password is None:
+        return proxy
+    scheme, _, rest = proxy.partition("://")
+    userinfo = quote(username or "", safe="") + ":" + quote(password or "", safe="")
+    return "%s://%s@%s" % (scheme, userinfo, rest)
+
+
+def parse_default_ports(value: t.Any) -> t.Any:
+    """ansible.cfg/environment text -> the mapping the resolver expects; mappings pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value  # the resolver names the variable and the expected form
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if pairs and all(len(pair) == 2 for pair in pairs):
+        return {key.strip().lower(): port.strip() for key, port in pairs}
+    return value
+
+
+class Connection(BuiltinWinRMConnection):
+    """ansible.builtin.winrm with the endpoint from wsman.winrm's resolver."""
+
+    transport = PLUGIN_NAME
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wsman_endpoint = None
+        self._wsman_notes: t.List[str] = []
+        self._winrm_host = None
+
+    # -- the resolver's input ---------------------------------------------------------------------
+    def _resolver_variable_name(self, option: str, origin: t.Optional[str]) -> str:
+        resolver_option = RESOLVER_OPTIONS[option]
+        known = [name for family in ("wsman", "winrm", "psrp", "generic")
+                 for name in VARIABLES[resolver_option].get(family, [])]
+        if origin and origin.startswith("var: ") and origin[5:] in known:
+            return origin[5:]
+        if origin and origin.startswith("keyword: ") and option in KEYWORD_VARIABLES:
+            return KEYWORD_VARIABLES[option]
+        # ansible.cfg, environment, set_option(): hand it over under the collection's own name.
+        return (VARIABLES[resolver_option].get("wsman") or known)[0]
+
+    def _resolver_host_vars(self) -> t.Dict[str, t.Any]:
+        """The host variables the resolver reads, rebuilt from this plugin's options and their origins."""
+        host_vars: t.Dict[str, t.Any] = {}
+        notes: t.List[str] = []
+        for option in RESOLVER_OPTIONS:
+            value, origin = self.get_option_and_origin(option)
+            if value is None or origin == "default":
+                continue
+            if option == "default_ports":
+                value = parse_default_ports(value)
+            name = self._resolver_variable_name(option, origin)
+            host_vars[name] = value
+            if not (origin or "").startswith("var: "):
+                notes.append("%s from %s (read as %s)" % (option, origin or "a direct setting", name))
+
+        operation_timeout = self.get_option("connection_timeout")
+        if operation_timeout:
+            # ansible.builtin.winrm's meaning, kept for drop-in use (win_reboot sets it): operation
+            # timeout N and read timeout N + 10; it wins over the read/operation timeout variables.
+            host_vars["wsman_winrm_operation_timeout"] = operation_timeout
+            host_vars["wsman_winrm_read_timeout"] = int(operation_timeout) + 10
+            notes.append("connection_timeout %s: operation timeout %ss and read timeout %ss, as in "
+                         "ansible.builtin.winrm" % (operation_timeout, operation_timeout, int(operation_timeout) + 10))
+        self._wsman_notes = notes
+        return host_vars
+
+    def _passthrough_kwargs(self) -> t.Dict[str, t.Any]:
+        """ansible_winrm_<arg> extras naming other pywinrm Protocol arguments, as ansible.builtin.winrm passes them."""
+        extras = self.get_option("_extras") if self.allow_extras else {}
+        supported = set(getfullargspec(Protocol.__init__).args) if HAS_PYWINRM else set()
+        own_names = {name for row in VARIABLES.values() for name in row.get("wsman", [])}
+        resolver_names = {name for row in VARIABLES.values() for family in ("winrm", "generic")
+                          for name in row.get(family, [])}
+        kwargs = {}
+        for variable, value in sorted((extras or {}).items()):
+            argument = variable[len("ansible_winrm_"):]
+            if variable in resolver_names:
+                continue  # read through this plugin's options
+            if "wsman_winrm_" + argument in own_names:
+                display.warning("%s is not read by %s; use wsman_winrm_%s" % (variable, PLUGIN_NAME, argument))
+            elif argument in ENDPOINT_KWARGS:
+                continue
+            elif argument in supported:
+                kwargs[argument] = value
+            else:
+                display.warning("%s unsupported by pywinrm (is an up-to-date version of pywinrm installed?)"
+                                % variable)
+        return kwargs
+
+    def _build_winrm_kwargs(self) -> None:
+        """Resolve the endpoint and derive pywinrm's arguments; refuse here, before any byte is sent."""
+        host_vars = self._resolver_host_vars()
+        try:
+            endpoint = resolve(host_vars, connection=PLUGIN_NAME)
+        except EndpointError as error:
+            raise AnsibleConnectionFailure(self._scrub("%s refused the connection: %s" % (PLUGIN_NAME, error))) from None
+        self._wsman_endpoint = endpoint
+
+        # Attributes of ansible.builtin.winrm that its execution code and callers read.
+        self._winrm_host = endpoint.host
+        self._winrm_user = endpoint.username
+        self._winrm_pass = endpoint.password
+        self._winrm_port = endpoint.port
+        self._winrm_scheme = endpoint.scheme
+        self._winrm_path = "/" + endpoint.path
+        self._winrm_connection_timeout = None  # folded into the endpoint's timeouts
+        self._kinit_cmd = self.get_option("kerberos_command")
+        transport = PYWINRM_TRANSPORTS[endpoint.auth]
+        self._winrm_transport = [transport]
+
+        kinit_mode = self.get_option("kerberos_mode")
+        if kinit_mode is None:
+            self._kerb_managed = transport == "kerberos" and bool(self._winrm_pass)
+        else:
+            self._kerb_managed = kinit_mode == "managed"
+
+        kwargs = self._passthrough_kwargs()
+        validate = endpoint.cert_validation is not False
+        kwargs.update(
+            username=endpoint.username,
+            password=endpoint.password,
+            server_cert_validation="validate" if validate else "ignore",
+            # None, not pywinrm's "legacy_requests": the CA never comes from REQUESTS_CA_BUNDLE.
+            ca_trust_path=endpoint.cert_validation if isinstance(endpoint.cert_validation, str) else None,
+            cert_pem=endpoint.client_cert_pem,
+            cert_key_pem=endpoint.client_key_pem,
+            message_encryption=endpoint.encryption,
+            proxy=None if endpoint.proxy is None else proxy_url_with_credentials(
+                endpoint.proxy, endpoint.proxy_username, endpoint.proxy_password),
+            read_timeout_sec=endpoint.read_timeout,
+            operation_timeout_sec=endpoint.operation_timeout,
+        )
+        override = self.get_option("kerberos_hostname_override")
+        if override and transport == "kerberos":
+            kwargs["kerberos_hostname_override"] = override
+        self._winrm_kwargs = kwargs
+        self._log_endpoint(endpoint, transport)
+
+    def _log_endpoint(self, endpoint: t.Any, transport: str) -> None:
+        host = endpoint.host
+        proxy = "none"
+        if endpoint.proxy:
+            authenticated = endpoint.proxy_username is not None or endpoint.proxy_password is not None
+            proxy = endpoint.proxy + (" (authenticated)" if authenticated else "")
+        display.vvv("WSMAN ENDPOINT %s auth=%s (pywinrm transport %s) encryption=%s cert_validation=%s%s proxy=%s"
+                    % (endpoint.url, endpoint.auth, transport, endpoint.encryption, endpoint.cert_validation,
+                       " pinned" if endpoint.cert_fingerprint else "", proxy), host=host)
+        for note in self._wsman_notes:
+            display.vvv("WSMAN OPTION %s" % note, host=host)
+        for decision in endpoint.decisions:
+            display.vvv("WSMAN DECISION %s" % decision, host=host)
+        display.vvv("WSMAN DECISION pywinrm applies the read timeout (%ds) to connecting as well"
+                    % endpoint.read_timeout, host=host)
+        if endpoint.auth == "negotiate":
+            display.vvv("WSMAN DECISION auth negotiate is sent as NTLM: pywinrm has no Negotiate; set "
+                        "ansible_winrm_transport: kerberos to use Kerberos", host=host)
+
+    # -- connecting -------------------------------------------------------------------------------
+    def _winrm_connect(self) -> t.Any:
+        if self._wsman_endpoint is None:
+            self._build_winrm_kwargs()
+        endpoint = self._wsman_endpoint
+        transport = self._winrm_transport[0]
+        display.vvv("ESTABLISH WINRM CONNECTION FOR USER: %s TO %s" % (self._winrm_user, endpoint.url),
+                    host=self._winrm_host)
+        if transport == "kerberos" and self._kerb_managed:
+            self._kerb_auth(self._winrm_user, self._winrm_pass)
+        protocol = None
+        try:
+            protocol = ResolvedProtocol(endpoint.url, pinned_sha256=endpoint.cert_fingerprint,
+                                        transport=transport, **self._winrm_kwargs)
+            if not self.shell_id:
+                self.shell_id = protocol.open_shell(codepage=65001)  # UTF-8
+                display.vvvvv("WINRM OPEN SHELL: %s" % self.shell_id, host=self._winrm_host)
+            return protocol
+        except Exception as error:  # every failure becomes one clear, secret-free message
+            display.vvvvv("WINRM CONNECTION ERROR: %s" % self._scrub(traceback.format_exc()), host=self._winrm_host)
+            raise AnsibleConnectionFailure(self._connect_error_message(error)) from None
+
+    def _connect_error_message(self, error: BaseException) -> str:
+        endpoint = self._wsman_endpoint
+        text = self._scrub(to_text(error).strip())
+        where = "%s (%s)" % (endpoint.url, endpoint.auth)
+        if HAS_PYWINRM and isinstance(error, winrm.exceptions.InvalidCredentialsError):
+            return "%s: the server rejected the credentials of %s" % (where, endpoint.username or "the client certificate")
+        if "Fingerprints did not match" in text:
+            return ("%s: the server certificate does not match the pinned SHA-256 fingerprint "
+                    "(wsman_winrm_cert_fingerprint); refusing to talk to it: %s" % (where, text))
+        if HAS_PYWINRM and isinstance(error, requests.exceptions.SSLError):
+            return "%s: TLS failed (server certificate not trusted or handshake refused): %s" % (where, text)
+        if HAS_PYWINRM and isinstance(error, requests.exceptions.ProxyError):
+            return "%s: the proxy %s failed: %s" % (where, endpoint.proxy, text)
+        if HAS_PYWINRM and isinstance(error, requests.exceptions.Timeout) or re.search(r"timed\s+out", text, re.I):
+            return "%s: the connection attempt timed out: %s" % (where, text)
+        if _connection_refused(error):
+            message = "%s: connection refused" % where
+            if endpoint.port in CLIENT_DEFAULT_PORTS and not endpoint.proxy:
+                message += (". Port %d is the WinRM 2.0 default; a WinRM 1.1 host listens on 80 (HTTP) / 443 "
+                            "(HTTPS) instead: if this host is one, set wsman_winrm_legacy_ports: true (or an "
+                            "explicit ansible_port, or wsman_winrm_connection_uri). %s never falls back to "
+                            "another port by itself" % (endpoint.port, PLUGIN_NAME))
+            return message
+        return "%s: %s" % (where, text)
+
+    def _scrub(self, text: str) -> str:
+        """Remove every secret this connection knows from a message, raw and URL-quoted."""
+        secrets = []
+        for option in SECRET_OPTIONS:
+            try:
+                value = self.get_option(option)
+            except KeyError:
+                value = None
+            if value:
+                secrets.append(str(value))
+        endpoint = self._wsman_endpoint
+        if endpoint is not None:
+            secrets += [s for s in (endpoint.password, endpoint.proxy_username, endpoint.proxy_password) if s]
+        for secret in sorted(set(secrets), key=len, reverse=True):
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, "<redacted>")
+        return text
+
+    def _connect(self) -> "Connection":
+        if not self.protocol:
+            self._wsman_endpoint = None  # options may have changed (win_reboot's connection_timeout)
+        return super()._connect()
+
+    def reset(self) -> None:
+        self._wsman_endpoint = None
+        super().reset()
+
+
+def _connection_refused(error: BaseException) -> bool:
+    seen = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        if "Connection refused" in str(current) or "[Errno 111]" in str(current):
+            return True
+        pending += [current.__cause__, current.__context__]
+        pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False
