@@ -24,7 +24,11 @@ CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 
 
 def installed_collections() -> str:
-    """The collection as users get it (make collection), else the source tree through a symlink."""
+    """The collection as users get it (make collection), else the source tree through a symlink.
+
+    WSMAN_COLLECTIONS_PATH overrides both (development: the live source tree, no rebuild)."""
+    if os.environ.get("WSMAN_COLLECTIONS_PATH"):
+        return os.environ["WSMAN_COLLECTIONS_PATH"]
     installed = os.path.join(ROOT, ".cache", "installed")
     if os.path.isdir(os.path.join(installed, "ansible_collections", "wsman", "winrm")):
         return installed
