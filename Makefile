@@ -28,7 +28,7 @@ $(STAMP): requirements.txt tests/requirements.txt tests/simulator/pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages used by the tests: shellcheck for ansible-test sanity, tinyproxy for the connection plugin.
+# Debian packages used by the tests: shellcheck for ansible-test sanity.
 SYSTEM_PACKAGES := shellcheck tinyproxy
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
