@@ -241,10 +241,10 @@ def test_malformed_http_never_crashes(host):
     answer = raw_request(address, 5985, b"POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 413")
     answer = raw_request(address, 5985, b"POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                                         b"Authorization: Negotiate !!!notbase64\r\n\r\nabc")
+                         b"Authorization: Negotiate !!!notbase64\r\n\r\nabc")
     assert answer.startswith(b"HTTP/1.1 401")
     answer = raw_request(address, 5985, b"POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                                         b"Authorization: Negotiate " + base64.b64encode(b"\x60junk") + b"\r\n\r\nabc")
+                         b"Authorization: Negotiate " + base64.b64encode(b"\x60junk") + b"\r\n\r\nabc")
     assert answer.startswith(b"HTTP/1.1 401")
     # a half-sent request followed by a close
     with socket.create_connection((address, 5985)) as sock:

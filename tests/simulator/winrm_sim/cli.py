@@ -147,6 +147,7 @@ def host_endpoint(entry) -> tuple[str, int]:
         listeners = list(entry.host.active_listeners())
     except Exception:
         listeners = []
+
     def rank(listener):
         return (listener.source == "Compatibility", listener.transport.lower() != "http")
     for listener in sorted(listeners, key=rank):

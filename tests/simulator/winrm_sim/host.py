@@ -570,7 +570,6 @@ class SimHost:
                 log.exception("on_listeners_changed failed for %s", self.name)
         return status, reply
 
-
     def _safe_active_listeners(self):
         try:
             return self.active_listeners()

@@ -95,11 +95,11 @@ def test_get_config_order_defaults_and_namespace(client):
     assert [c.tag.partition("}")[2] for c in config] == [
         "MaxEnvelopeSizekb", "MaxTimeoutms", "MaxBatchItems", "MaxProviderRequests", "Client", "Service", "Winrs"]
     service = config.find(f"{{{CFG}}}Service")
-    assert [c.tag.partition("}")[2] for c in service][:3] == ["RootSDDL", "MaxConcurrentOperations",
-                                                               "MaxConcurrentOperationsPerUser"]
+    assert [c.tag.partition("}")[2] for c in service][:3] == [
+        "RootSDDL", "MaxConcurrentOperations", "MaxConcurrentOperationsPerUser"]
     auth = service.find(f"{{{CFG}}}Auth")
-    assert [c.tag.partition("}")[2] for c in auth] == ["Basic", "Kerberos", "Negotiate", "Certificate",
-                                                        "CredSSP", "CbtHardeningLevel"]
+    assert [c.tag.partition("}")[2] for c in auth] == [
+        "Basic", "Kerberos", "Negotiate", "Certificate", "CredSSP", "CbtHardeningLevel"]
     assert field(auth, "Basic") == "false" and field(auth, "CbtHardeningLevel") == "Relaxed"
     assert field(config.find(f"{{{CFG}}}Client"), "TrustedHosts") == ""
     raw = client.last_reply.decode()
@@ -110,8 +110,8 @@ def test_get_config_order_defaults_and_namespace(client):
 def test_get_sub_resource_uses_its_own_namespace(client):
     body = client.get(CFG + "/client/auth")
     auth = body.find(f"{{{CFG}/client/auth}}Auth")
-    assert [c.tag.partition("}")[2] for c in auth] == ["Basic", "Digest", "Kerberos", "Negotiate",
-                                                        "Certificate", "CredSSP"]
+    assert [c.tag.partition("}")[2] for c in auth] == [
+        "Basic", "Digest", "Kerberos", "Negotiate", "Certificate", "CredSSP"]
 
 
 def test_resource_uri_is_case_insensitive(client):
