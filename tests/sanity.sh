@@ -3,8 +3,10 @@
 # <root>/ansible_collections/wsman/winrm and resolves symlinks, so a link will not do.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-copy="$root/.cache/sanity/ansible_collections/wsman/winrm"
-rm -rf "$copy"
+# One copy per run, so two runs at once never delete each other's tree.
+work="$root/.cache/sanity-$$"
+copy="$work/ansible_collections/wsman/winrm"
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$copy"
 cd "$root"
 git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$copy"
