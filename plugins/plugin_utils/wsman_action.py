@@ -91,9 +91,18 @@ class WSManAction(ActionBase):
     # ---- helpers the modules share ---------------------------------------------------------
 
     def guard_lockout(self, session: Session, config_after: t.Any, listeners_before: t.Sequence[t.Any],
-                      listeners_after: t.Sequence[t.Any], force: bool, result: dict[str, t.Any]) -> None:
-        """Refuse a change that would cut this task's own connection, unless force is set."""
+                      listeners_after: t.Sequence[t.Any], force: bool, result: dict[str, t.Any],
+                      config_before: t.Any = None) -> None:
+        """Refuse a change that would cut this task's own connection, unless force is set.
+
+        With ``config_before``, a reason that already holds for the current state is not the
+        change's doing (the task did connect, e.g. through a NAT the filter check cannot see), so
+        only reasons the change introduces count.
+        """
         reasons = lockout_reasons(session.endpoint, config_after, listeners_before, listeners_after)
+        if config_before is not None and reasons:
+            already = set(lockout_reasons(session.endpoint, config_before, listeners_before, listeners_before))
+            reasons = [reason for reason in reasons if reason not in already]
         if not reasons:
             return
         if not force:
@@ -116,6 +125,13 @@ class WSManAction(ActionBase):
         changes = resources.diff(snapshot.config, desired)
         if changes["read_only"]:
             raise ChangeRefused("Read-only settings cannot be changed: " + ", ".join(sorted(changes["read_only"])))
+        if changes["policy_controlled"] and not snapshot.policy.values:
+            # Callers usually skip the policy read (several requests); the refusal must still name
+            # the policy value, so read it now, only on this path. A failed read keeps the generic name.
+            try:
+                snapshot.policy = resources.PolicyValues.read(session)
+            except WSManError as error:
+                display.vvv(f"wsman.winrm: could not read the WinRM policy values: {error}")
         if changes["policy_controlled"]:
             if args.get("policy_controlled", "fail") == "fail":
                 raise ChangeRefused(policy_refusal(snapshot, changes["policy_controlled"]))
@@ -124,7 +140,8 @@ class WSManAction(ActionBase):
                 "Left unchanged because Group Policy controls them: " + ", ".join(result["policy_skipped"]))
         to_send = {path: change["after"] for path, change in changes["changes"].items()}
         after = snapshot.config.updated(to_send)
-        self.guard_lockout(session, after, snapshot.listeners, snapshot.listeners, args.get("force", False), result)
+        self.guard_lockout(session, after, snapshot.listeners, snapshot.listeners, args.get("force", False), result,
+                           config_before=snapshot.config)
         if to_send and not self._task.check_mode:
             prefix, resource_class = put_target(to_send)
             relative = {path[len(prefix) + 1:] if prefix else path: value for path, value in to_send.items()}
