@@ -60,8 +60,15 @@ def print_host(name: str, report: dict) -> None:
     gpo = report.get("gpo_controlled") or []
     print(f"  controlled by Group Policy: {', '.join(gpo) if gpo else 'nothing'}")
     summary = report.get("security_summary", {})
-    findings = [key for key, value in summary.items() if value is True]
-    print(f"  security summary: {', '.join(findings) if findings else '-'}")
+    print("  security summary:")
+    for key, value in summary.items():
+        if key == "gpo_controlled":
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{side} {yes_no(flag)}" for side, flag in value.items())
+        elif isinstance(value, bool):
+            value = yes_no(value)
+        print(f"    {key.replace('_', ' ')}: {value}")
 
 
 def main() -> int:
