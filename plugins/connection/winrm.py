@@ -22,7 +22,8 @@ description:
   - At C(-vvv) the resolved URL, authentication, encryption, proxy (never its credentials) and the
     reason for every decision are shown.
   - Variables named C(wsman_winrm_*) win over C(ansible_winrm_*), which win over the generic C(ansible_*).
-author: wsman.winrm contributors
+author:
+  - wsman.winrm contributors (@wsman)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.connection_pipelining
@@ -401,7 +402,7 @@ import typing as t
 from inspect import getfullargspec
 from urllib.parse import quote
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.connection.winrm import Connection as BuiltinWinRMConnection
 from ansible.utils.display import Display
@@ -549,7 +550,7 @@ def proxy_url_with_credentials(proxy: str, username: t.Optional[str], password: 
     """The URL handed to requests; the only place proxy credentials are written down."""
     if username is None and password is None:
         return proxy
-    scheme, _, rest = proxy.partition("://")
+    scheme, dummy, rest = proxy.partition("://")
     userinfo = quote(username or "", safe="") + ":" + quote(password or "", safe="")
     return "%s://%s@%s" % (scheme, userinfo, rest)
 
@@ -771,7 +772,7 @@ class Connection(BuiltinWinRMConnection):
         if endpoint is not None:
             secrets += [s for s in (endpoint.password, endpoint.proxy_username, endpoint.proxy_password) if s]
         for secret in sorted(set(secrets), key=len, reverse=True):
-            for form in {secret, quote(secret, safe=""), quote(secret)}:
+            for form in (secret, quote(secret, safe=""), quote(secret)):
                 text = text.replace(form, "<redacted>")
         return text
 

@@ -103,8 +103,8 @@ def test_opens_and_closes_a_shell_over_http_with_ntlm(server):
     shell_id = conn.shell_id
     assert shell_id and conn._wsman_endpoint.url == "http://%s:5985/wsman" % server["ansible_host"]
     assert conn.protocol.transport.encryption is not None  # NTLM message encryption over HTTP
-    rc, _, _ = conn._winrm_exec("cmd.exe", ["/c", "echo", "hello"])
-    assert rc == 0
+    rc, stdout, dummy = conn._winrm_exec("cmd.exe", ["/c", "echo", "hello"])
+    assert rc == 0 and stdout.strip() == b"hello"
     conn.close()
     assert conn.shell_id is None
     assert_shell_gone(server, shell_id)
@@ -163,7 +163,7 @@ def run_ansible(fleet, host: str, *extra: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="0", ANSIBLE_FORCE_COLOR="0")
     command = [os.path.join(os.path.dirname(sys.executable), "ansible"), host, "-i", fleet.inventory_path,
                "-e", "ansible_connection=wsman.winrm.winrm", *extra]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def test_ansible_raw_through_the_plugin(fleet, server):
