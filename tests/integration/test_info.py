@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import run_tasks
+from harness import run_tasks
 
 FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,workstation"
 
