@@ -1,0 +1,599 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the wsman.winrm collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secure-baseline control catalog for WinRM and its evaluation against ``wsman.winrm.info``.
+
+Pure data and pure functions (standard library only, no Ansible), so the report filters, the roles
+and the unit tests all call the same code.
+
+Sources: the control ids, policy values, expected values and profiles come from the collection's
+reference ``security-controls.md`` (tables "The six controls both STIG and CIS share", "CIS level 2
+controls that cut off remote management", "Beyond STIG/CIS" and "Profiles the roles offer").
+Where that document gives an id for one version only, the other versions' ids are from the DISA
+STIG and CIS benchmark texts (named beside the data).
+
+A setting is named by a path into the info result:
+
+- ``service.auth.basic``: a dotted path into the result's dicts (the effective ``winrm/config``
+  value; ``Source="GPO"`` shows through the result's ``gpo_controlled`` list);
+- ``policy:Service\\AllowBasic``: a Group Policy registry value from the result's ``policy`` list
+  (``Client``, ``Service``, ``Service\\WinRS`` under ``...\\Policies\\Microsoft\\Windows\\WinRM``;
+  ``System`` is ``...\\CurrentVersion\\Policies\\System``);
+- ``listeners``: the listener list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing as t
+
+# ----------------------------------------------------------------------------------------------
+# Vocabulary
+# ----------------------------------------------------------------------------------------------
+
+PASS = "pass"
+FAIL = "fail"
+DEVIATION = "deviation"
+NOT_APPLICABLE = "not_applicable"
+UNKNOWN = "unknown"
+STATUSES = (PASS, FAIL, DEVIATION, NOT_APPLICABLE, UNKNOWN)
+
+PROFILES = ("domain_kerberos", "workgroup_https", "certificate_only")
+
+MANAGED_OVER_WINRM = "managed over WinRM"
+
+# Registry keys of the policy values, as the info result spells them (``policy[].path``). Kept
+# here rather than imported from resources.py, which needs pypsrp; this module must stay pure.
+_POLICY_KEYS = {
+    "client": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Client",
+    "service": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service",
+    "service\\winrs": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\WinRS",
+    "system": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One CIS benchmark version: where its WinRM sections sit (the numbering moves between versions)."""
+
+    name: str
+    title: str
+    # Section prefixes; a control's CIS id is a template such as "{winrm}.2.1". None = the version
+    # has no such section in our sources, so the control gets no CIS id for it.
+    sections: t.Mapping[str, str | None]
+
+
+# security-controls.md: "18.9.97.x in WS2019 v1.2.1, 18.9.102.x in v1.3.0, 18.10.89.x from v2.0.0;
+# Windows 11 v3: 18.10.88.x". "Windows Remote Shell" is the section after "Windows Remote Management"
+# in every version (WS2019 v1.2.1 18.9.98.1, v1.3.0 18.9.103.1, v2+ 18.10.90.1 per the same document).
+# "MS Security Guide" (Apply UAC restrictions to local accounts on network logons): 18.4.1 per
+# security-controls.md for the v2+ server benchmarks; not given for the others.
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
+    Benchmark("cis_ws2019_v1_2_1", "CIS Microsoft Windows Server 2019 Benchmark v1.2.1",
+              {"winrm": "18.9.97", "winrs": "18.9.98", "ms_security_guide": None}),
+    Benchmark("cis_ws2019_v1_3_0", "CIS Microsoft Windows Server 2019 Benchmark v1.3.0",
+              {"winrm": "18.9.102", "winrs": "18.9.103", "ms_security_guide": None}),
+    Benchmark("cis_ws2019_v2", "CIS Microsoft Windows Server 2019 Benchmark v2.0.0",
+              {"winrm": "18.10.89", "winrs": "18.10.90", "ms_security_guide": "18.4"}),
+    Benchmark("cis_ws2019_v3", "CIS Microsoft Windows Server 2019 Benchmark v3.0.0",
+              {"winrm": "18.10.89", "winrs": "18.10.90", "ms_security_guide": "18.4"}),
+    Benchmark("cis_ws2022_v2", "CIS Microsoft Windows Server 2022 Benchmark v2.0.0",
+              {"winrm": "18.10.89", "winrs": "18.10.90", "ms_security_guide": "18.4"}),
+    Benchmark("cis_ws2022_v3", "CIS Microsoft Windows Server 2022 Benchmark v3.0.0",
+              {"winrm": "18.10.89", "winrs": "18.10.90", "ms_security_guide": "18.4"}),
+    Benchmark("cis_ws2022_v4", "CIS Microsoft Windows Server 2022 Benchmark v4.0.0",
+              {"winrm": "18.10.89", "winrs": "18.10.90", "ms_security_guide": "18.4"}),
+    Benchmark("cis_win11_v3", "CIS Microsoft Windows 11 Enterprise Benchmark v3.0.0",
+              {"winrm": "18.10.88", "winrs": "18.10.89", "ms_security_guide": None}),
+)}
+DEFAULT_BENCHMARK = "cis_ws2022_v3"
+
+STIGS: dict[str, str] = {
+    "win10": "Microsoft Windows 10 STIG",
+    "ws2016": "Microsoft Windows Server 2016 STIG",
+    "ws2019": "Microsoft Windows Server 2019 STIG",
+    "ws2022": "Microsoft Windows Server 2022 STIG",
+}
+DEFAULT_STIG = "ws2022"
+
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """One control. ``rule`` names the check in ``RULES``; the rest is data the rule reads."""
+
+    id: str
+    title: str
+    rule: str
+    settings: tuple[str, ...]  # checked settings, first = the one a scanner reads
+    expected: t.Any  # the secure value (all profiles) or {profile: value}
+    severity: str  # high | medium | low
+    evidence: tuple[str, ...] = ()  # further settings shown as evidence, not judged
+    cis: str | None = None  # template into Benchmark.sections, e.g. "{winrm}.1.1"
+    cis_level: str | None = None  # "L1" | "L2"
+    stig: t.Mapping[str, str] = dataclasses.field(default_factory=dict)  # STIG version -> id
+    stig_severity: str | None = None  # "CAT I" | "CAT II" | "CAT III"
+    not_applicable: t.Mapping[str, str] = dataclasses.field(default_factory=dict)  # profile -> reason
+    # profile -> (value, reason): a value the profile accepts as a documented deviation
+    accepted: t.Mapping[str, tuple[t.Any, str]] = dataclasses.field(default_factory=dict)
+    absent_value: t.Any = None  # the value a policy takes when not configured, if Windows defines one
+    always_deviation: str | None = None  # reason; the control is never applied as written
+    group: str = "beyond"  # "stig_cis" | "cis_l2" | "beyond": how docs and reports group it
+    description: str = ""
+
+    def expected_for(self, profile: str) -> t.Any:
+        if isinstance(self.expected, t.Mapping):
+            return self.expected[profile]
+        return self.expected
+
+    def references(self, benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG) -> dict[str, t.Any]:
+        return {
+            "cis": cis_id(self, benchmark),
+            "cis_level": self.cis_level if cis_id(self, benchmark) else None,
+            "cis_benchmark": benchmark,
+            "stig": self.stig.get(stig),
+            "stig_severity": self.stig_severity if self.stig.get(stig) else None,
+            "stig_version": stig,
+        }
+
+
+def _stig(win10: str, ws2016: str, ws2019: str, ws2022: str) -> dict[str, str]:
+    return {"win10": win10, "ws2016": ws2016, "ws2019": ws2019, "ws2022": ws2022}
+
+
+# ----------------------------------------------------------------------------------------------
+# The catalog
+# ----------------------------------------------------------------------------------------------
+
+CONTROLS: tuple[Control, ...] = (
+    # The six STIG/CIS controls (security-controls.md, first table). Scanners read the policy
+    # registry value, so that is what is judged; the effective config value is evidence.
+    Control("client_basic", "WinRM client: Basic authentication disallowed (policy)", "policy",
+            (r"policy:Client\AllowBasic",), 0, "high", evidence=("client.auth.basic",),
+            cis="{winrm}.1.1", cis_level="L1", stig_severity="CAT I",
+            stig=_stig("WN10-CC-000330", "WN16-CC-000500", "WN19-CC-000470", "WN22-CC-000470"),
+            group="stig_cis"),
+    Control("client_unencrypted", "WinRM client: unencrypted traffic disallowed (policy)", "policy",
+            (r"policy:Client\AllowUnencryptedTraffic",), 0, "medium", evidence=("client.allow_unencrypted",),
+            cis="{winrm}.1.2", cis_level="L1", stig_severity="CAT II",
+            stig=_stig("WN10-CC-000335", "WN16-CC-000510", "WN19-CC-000480", "WN22-CC-000480"),
+            group="stig_cis"),
+    Control("client_digest", "WinRM client: Digest authentication disallowed (policy)", "policy",
+            (r"policy:Client\AllowDigest",), 0, "medium", evidence=("client.auth.digest",),
+            cis="{winrm}.1.3", cis_level="L1", stig_severity="CAT II",
+            stig=_stig("WN10-CC-000360", "WN16-CC-000520", "WN19-CC-000490", "WN22-CC-000490"),
+            group="stig_cis"),
+    Control("service_basic", "WinRM service: Basic authentication disallowed (policy)", "policy",
+            (r"policy:Service\AllowBasic",), 0, "high", evidence=("service.auth.basic",),
+            cis="{winrm}.2.1", cis_level="L1", stig_severity="CAT I",
+            stig=_stig("WN10-CC-000345", "WN16-CC-000530", "WN19-CC-000500", "WN22-CC-000500"),
+            group="stig_cis"),
+    Control("service_unencrypted", "WinRM service: unencrypted traffic disallowed (policy)", "policy",
+            (r"policy:Service\AllowUnencryptedTraffic",), 0, "medium", evidence=("service.allow_unencrypted",),
+            cis="{winrm}.2.3", cis_level="L1", stig_severity="CAT II",
+            stig=_stig("WN10-CC-000350", "WN16-CC-000540", "WN19-CC-000510", "WN22-CC-000510"),
+            group="stig_cis"),
+    Control("service_runas", "WinRM service: storing RunAs credentials disallowed (policy)", "policy",
+            (r"policy:Service\DisableRunAs",), 1, "medium",
+            cis="{winrm}.2.4", cis_level="L1", stig_severity="CAT II",
+            stig=_stig("WN10-CC-000355", "WN16-CC-000550", "WN19-CC-000520", "WN22-CC-000520"),
+            group="stig_cis"),
+    # CIS level 2 controls that cut off remote management (security-controls.md): a host managed
+    # over WinRM cannot follow them, so they are documented deviations, never evaluated.
+    Control("service_auto_config", "WinRM service: remote server management through WinRM disabled (CIS L2)",
+            "deviation", (r"policy:Service\AllowAutoConfig",), 0, "low",
+            evidence=("listeners",), cis="{winrm}.2.2", cis_level="L2",
+            always_deviation=MANAGED_OVER_WINRM, group="cis_l2",
+            description="AllowAutoConfig=0 turns off the listeners the collection manages the host through."),
+    Control("remote_shell_access", "Windows Remote Shell access disabled (CIS L2)", "deviation",
+            (r"policy:Service\WinRS\AllowRemoteShellAccess",), 0, "low",
+            evidence=("winrs.allow_remote_shell_access",), cis="{winrs}.1", cis_level="L2",
+            always_deviation=MANAGED_OVER_WINRM, group="cis_l2",
+            description="AllowRemoteShellAccess=0 refuses the remote shells Ansible runs its modules in."),
+    # Beyond STIG/CIS: Microsoft and Ansible guidance (security-controls.md, seeds 001-004),
+    # expected values per profile from the table "Profiles the roles offer".
+    Control("https_listener", "HTTPS listener present where NTLM is used", "listener_present",
+            ("listeners",), "HTTPS", "medium",
+            not_applicable={"domain_kerberos": "domain profile: Kerberos encrypts HTTP; HTTPS is better, not required"},
+            description="NTLM does not authenticate the server; TLS with a CA-issued certificate does."),
+    Control("http_listener_removed", "HTTP listener removed where HTTPS is used", "listener_absent",
+            ("listeners",), "HTTP", "medium",
+            not_applicable={"domain_kerberos": "domain profile: HTTP 5985 is acceptable with Kerberos"}),
+    Control("compatibility_listeners_off", "Compatibility listeners (80/443) off", "all_equal",
+            ("service.enable_compatibility_http_listener", "service.enable_compatibility_https_listener"),
+            False, "low", evidence=(r"policy:Service\HttpCompatibilityListener",
+                                    r"policy:Service\HttpsCompatibilityListener", "listeners")),
+    Control("cbt_hardening_strict", "Channel binding (CbtHardeningLevel) Strict with HTTPS", "cbt",
+            ("service.auth.cbt_hardening_level",), "Strict", "medium",
+            evidence=(r"policy:Service\CbtHardeningLevel", "listeners"),
+            description="Strict channel binding stops NTLM relay to the HTTPS listener; the domain "
+                        "profile requires it only when an HTTPS listener exists."),
+    Control("credssp_off", "CredSSP off on the service and the client", "all_equal",
+            ("service.auth.credssp", "client.auth.credssp"), False, "high",
+            evidence=(r"policy:Service\AllowCredSSP", r"policy:Client\AllowCredSSP")),
+    Control("trusted_hosts_not_wildcard", "Client TrustedHosts is not '*'", "not_wildcard",
+            ("client.trusted_hosts",), "empty or an explicit list", "medium",
+            evidence=(r"policy:Client\TrustedHostsList",)),
+    Control("local_account_token_filter", "Local accounts' administrator token filtered on network logon",
+            "policy", (r"policy:System\LocalAccountTokenFilterPolicy",), 0, "medium",
+            cis="{ms_security_guide}.1", cis_level="L1", stig_severity="CAT II",
+            # security-controls.md: STIG WN22-MS-000020, CIS 18.4.1. Other versions from the DISA
+            # STIG texts: WN19-MS-000020, WN16-MS-000020, WN10-CC-000037 (same rule, V-220799).
+            stig=_stig("WN10-CC-000037", "WN16-MS-000020", "WN19-MS-000020", "WN22-MS-000020"),
+            absent_value=0,  # absent = filtered (security-controls.md, "default" column)
+            accepted={profile: (1, "local administrators must connect over the network (%s profile)" % profile)
+                      for profile in ("workgroup_https", "certificate_only")}),
+    Control("root_sddl_admins_only", "RootSDDL grants access to Administrators only (and named groups)", "sddl",
+            ("service.root_sddl",), "Administrators (BA) only", "medium",
+            description="Named groups allowed beside Administrators are passed as allowed_sddl_trustees."),
+)
+
+CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
+
+
+def cis_id(control: Control, benchmark: str = DEFAULT_BENCHMARK) -> str | None:
+    if control.cis is None:
+        return None
+    sections = _benchmark(benchmark).sections
+    section = re.match(r"\{(\w+)\}", control.cis)
+    if section is None or sections.get(section.group(1)) is None:
+        return None
+    return control.cis.format(**{k: v for k, v in sections.items() if v is not None})
+
+
+def _benchmark(name: str) -> Benchmark:
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise ValueError("unknown CIS benchmark %r; choose one of %s" % (name, ", ".join(BENCHMARKS))) from None
+
+
+def _check_choices(profile: str | None, benchmark: str, stig: str) -> None:
+    _benchmark(benchmark)
+    if stig not in STIGS:
+        raise ValueError("unknown STIG %r; choose one of %s" % (stig, ", ".join(STIGS)))
+    if profile is not None and profile not in PROFILES:
+        raise ValueError("unknown profile %r; choose one of %s" % (profile, ", ".join(PROFILES)))
+
+
+def catalog(benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG) -> list[dict[str, t.Any]]:
+    """The catalog as plain data, with the references of one CIS benchmark and one STIG version."""
+    _check_choices(None, benchmark, stig)
+    rows = []
+    for control in CONTROLS:
+        rows.append({
+            "id": control.id,
+            "title": control.title,
+            "group": control.group,
+            "settings": list(control.settings),
+            "evidence_settings": list(control.evidence),
+            "expected": {profile: _expected_text(control, profile) for profile in PROFILES},
+            "severity": control.severity,
+            "references": control.references(benchmark, stig),
+            "description": control.description,
+        })
+    return rows
+
+
+def _expected_text(control: Control, profile: str) -> t.Any:
+    if profile in control.not_applicable:
+        return "not applicable: " + control.not_applicable[profile]
+    expected = control.expected_for(profile)
+    if control.always_deviation:
+        return "%s=%s (not applied: %s)" % (_setting_name(control.settings[0]), expected, control.always_deviation)
+    if control.rule == "listener_present":
+        return "an %s listener" % expected
+    if control.rule == "listener_absent":
+        return "no %s listener" % expected
+    if control.rule == "cbt" and profile == "domain_kerberos":
+        return "Strict when an HTTPS listener exists"
+    if profile in control.accepted:
+        value, reason = control.accepted[profile]
+        return "%s (%s accepted as a deviation: %s)" % (expected, value, reason)
+    return expected
+
+
+def _setting_name(path: str) -> str:
+    return path.split(":", 1)[1] if path.startswith("policy:") else path
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the info result
+# ----------------------------------------------------------------------------------------------
+
+class _Missing:
+    """The info result does not have the data (the part was not gathered)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+NOT_CONFIGURED = "not configured"
+
+
+def read_setting(info: t.Mapping[str, t.Any], path: str) -> tuple[t.Any, str]:
+    """The value at a setting path and its source.
+
+    Source: ``GPO`` (effective value set by Group Policy), ``local``, ``policy`` (a policy registry
+    value), ``not configured`` (policy value absent) or ``not gathered`` (value is ``MISSING``).
+    """
+    if path.startswith("policy:"):
+        if not isinstance(info.get("policy"), list):
+            return MISSING, "not gathered"
+        key, _, name = path[len("policy:"):].rpartition("\\")
+        full_key = _POLICY_KEYS[key.lower()].lower()
+        for item in info["policy"]:
+            if str(item.get("path", "")).lower() == full_key and str(item.get("name", "")).lower() == name.lower():
+                return item.get("value"), "policy"
+        return MISSING, NOT_CONFIGURED
+    node: t.Any = info
+    for part in path.split("."):
+        if not isinstance(node, t.Mapping) or part not in node:
+            return MISSING, "not gathered"
+        node = node[part]
+    if path == "listeners":
+        return node, "GPO" if any(_listener_source(l) == "GPO" for l in node or []) else "local"
+    return node, "GPO" if path in (info.get("gpo_controlled") or []) else "local"
+
+
+def _listener_source(listener: t.Mapping[str, t.Any]) -> str:
+    return str(listener.get("source") or "")
+
+
+def _listener_label(listener: t.Mapping[str, t.Any]) -> str:
+    label = "%s:%s" % (listener.get("transport"), listener.get("port"))
+    flags = [f for f in (_listener_source(listener), "" if listener.get("enabled", True) else "disabled") if f]
+    return label + ("" if not flags else " (%s)" % ", ".join(flags))
+
+
+def _evidence_value(value: t.Any, path: str) -> t.Any:
+    if value is MISSING:
+        return None
+    if path == "listeners":
+        return [_listener_label(l) for l in value or []]
+    return value
+
+
+def _evidence(info: t.Mapping[str, t.Any], paths: t.Iterable[str]) -> list[dict[str, t.Any]]:
+    rows = []
+    for path in paths:
+        value, source = read_setting(info, path)
+        rows.append({"setting": path, "value": _evidence_value(value, path), "source": source})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Rules: (control, info, profile, options) -> (status, actual, reason)
+# ----------------------------------------------------------------------------------------------
+
+Verdict = tuple[str, t.Any, str]
+
+
+def _rule_policy(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    value, source = read_setting(info, control.settings[0])
+    if source == "not gathered":
+        return UNKNOWN, None, "the policy values were not gathered"
+    expected = control.expected_for(profile)
+    if value is MISSING:
+        if control.absent_value is None:
+            return FAIL, NOT_CONFIGURED, "policy not configured (scanners report it as open)"
+        value = control.absent_value
+        actual: t.Any = "%s (not configured)" % value
+    else:
+        actual = value
+    if _same(value, expected):
+        return PASS, actual, ""
+    accepted = control.accepted.get(profile)
+    if accepted is not None and _same(value, accepted[0]):
+        return DEVIATION, actual, accepted[1]
+    return FAIL, actual, "expected %s" % expected
+
+
+def _rule_deviation(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    value, source = read_setting(info, control.settings[0])
+    actual = {"not gathered": None, NOT_CONFIGURED: NOT_CONFIGURED}.get(source, value)
+    return DEVIATION, actual, t.cast(str, control.always_deviation)
+
+
+def _rule_all_equal(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    expected = control.expected_for(profile)
+    values = {path: read_setting(info, path)[0] for path in control.settings}
+    if any(value is MISSING for value in values.values()):
+        return UNKNOWN, None, "the configuration was not gathered"
+    wrong = [path for path, value in values.items() if not _same(value, expected)]
+    actual = values if len(values) > 1 else next(iter(values.values()))
+    if wrong:
+        return FAIL, actual, "%s not %s" % (", ".join(wrong), expected)
+    return PASS, actual, ""
+
+
+def _enabled_listeners(info: t.Mapping[str, t.Any]) -> list[t.Mapping[str, t.Any]] | None:
+    listeners, _ = read_setting(info, "listeners")
+    if listeners is MISSING:
+        return None
+    return [l for l in listeners if l.get("enabled", True) is not False]
+
+
+def _rule_listener_present(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    listeners = _enabled_listeners(info)
+    if listeners is None:
+        return UNKNOWN, None, "the listeners were not gathered"
+    transport = control.expected_for(profile)
+    actual = [_listener_label(l) for l in listeners]
+    if any(str(l.get("transport", "")).upper() == transport for l in listeners):
+        return PASS, actual, ""
+    return FAIL, actual, "no enabled %s listener" % transport
+
+
+def _rule_listener_absent(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    listeners = _enabled_listeners(info)
+    if listeners is None:
+        return UNKNOWN, None, "the listeners were not gathered"
+    transport = control.expected_for(profile)
+    actual = [_listener_label(l) for l in listeners]
+    # Compatibility listeners are judged by compatibility_listeners_off.
+    found = [l for l in listeners if str(l.get("transport", "")).upper() == transport
+             and _listener_source(l) != "Compatibility"]
+    if found:
+        return FAIL, actual, "%s listener present: %s" % (transport, ", ".join(_listener_label(l) for l in found))
+    return PASS, actual, ""
+
+
+def _rule_cbt(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    level, _ = read_setting(info, control.settings[0])
+    if level is MISSING:
+        return UNKNOWN, None, "the configuration was not gathered"
+    if profile == "domain_kerberos":
+        listeners = _enabled_listeners(info)
+        if listeners is None:
+            return UNKNOWN, level, "the listeners were not gathered"
+        if not any(str(l.get("transport", "")).upper() == "HTTPS" for l in listeners):
+            return NOT_APPLICABLE, level, "no HTTPS listener: channel binding applies to TLS only"
+    if str(level).lower() == "strict":
+        return PASS, level, ""
+    return FAIL, level, "expected Strict"
+
+
+def _rule_not_wildcard(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    hosts, _ = read_setting(info, control.settings[0])
+    if hosts is MISSING:
+        return UNKNOWN, None, "the configuration was not gathered"
+    hosts = hosts.split(",") if isinstance(hosts, str) else list(hosts or [])
+    if any(str(h).strip() == "*" for h in hosts):
+        return FAIL, hosts, "TrustedHosts '*' trusts every server with NTLM credentials"
+    return PASS, hosts, ""
+
+
+# SDDL aliases and SIDs of the Administrators group.
+_ADMINISTRATORS = {"BA", "S-1-5-32-544"}
+
+
+def sddl_allowed_trustees(sddl: str) -> list[str]:
+    """The trustees of the access-allowed ACEs in an SDDL string's DACL, in order."""
+    dacl = re.search(r"D:[^(]*((?:\([^)]*\))*)", sddl or "")
+    if not dacl:
+        return []
+    trustees = []
+    for ace in re.findall(r"\(([^)]*)\)", dacl.group(1)):
+        fields = ace.split(";")
+        if len(fields) >= 6 and fields[0].upper() in ("A", "OA", "XA", "ZA"):
+            trustees.append(fields[5])
+    return trustees
+
+
+def _rule_sddl(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    sddl, _ = read_setting(info, control.settings[0])
+    if sddl is MISSING:
+        return UNKNOWN, None, "the configuration was not gathered"
+    allowed = _ADMINISTRATORS | {str(s).upper() for s in options.get("allowed_sddl_trustees") or ()}
+    trustees = sddl_allowed_trustees(sddl)
+    extra = [trustee for trustee in trustees if trustee.upper() not in allowed]
+    if extra:
+        return FAIL, sddl, "access also granted to %s" % ", ".join(extra)
+    return PASS, sddl, ""
+
+
+RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict]] = {
+    "policy": _rule_policy,
+    "deviation": _rule_deviation,
+    "all_equal": _rule_all_equal,
+    "listener_present": _rule_listener_present,
+    "listener_absent": _rule_listener_absent,
+    "cbt": _rule_cbt,
+    "not_wildcard": _rule_not_wildcard,
+    "sddl": _rule_sddl,
+}
+
+
+def _same(actual: t.Any, expected: t.Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return _as_bool(actual) == _as_bool(expected)
+    if isinstance(expected, int):
+        try:
+            return int(actual) == expected
+        except (TypeError, ValueError):
+            return False
+    return str(actual).lower() == str(expected).lower()
+
+
+def _as_bool(value: t.Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    return {"true": True, "false": False, "1": True, "0": False}.get(str(value).strip().lower())
+
+
+# ----------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------
+
+def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos",
+             benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG,
+             deviations: t.Mapping[str, str] | None = None,
+             allowed_sddl_trustees: t.Iterable[str] = ()) -> list[dict[str, t.Any]]:
+    """Every control judged against one host's ``wsman.winrm.info`` result.
+
+    ``deviations`` maps a control id (or its CIS or STIG id) to the reason it is deliberately not
+    followed: such a control that fails is reported as ``deviation`` with that reason, and the
+    status it would otherwise have in ``evaluated_status``. ``allowed_sddl_trustees`` are the SIDs or SDDL
+    aliases RootSDDL may grant besides Administrators.
+    """
+    _check_choices(profile, benchmark, stig)
+    if not isinstance(info_result, t.Mapping):
+        raise ValueError("evaluate() needs the result of wsman.winrm.info (a dict), got %s"
+                         % type(info_result).__name__)
+    deviations = dict(deviations or {})
+    known = set(CONTROLS_BY_ID)
+    for control in CONTROLS:
+        known |= {r for r in (cis_id(control, benchmark), control.stig.get(stig)) if r}
+    unknown_ids = sorted(set(deviations) - known)
+    if unknown_ids:
+        raise ValueError("deviations name unknown controls: %s" % ", ".join(unknown_ids))
+    options = {"allowed_sddl_trustees": list(allowed_sddl_trustees or ())}
+
+    results = []
+    for control in CONTROLS:
+        references = control.references(benchmark, stig)
+        if profile in control.not_applicable:
+            status, actual, reason = NOT_APPLICABLE, None, control.not_applicable[profile]
+        else:
+            status, actual, reason = RULES[control.rule](control, info_result, profile, options)
+        result = {
+            "id": control.id,
+            "title": control.title,
+            "severity": control.severity,
+            "references": references,
+            "expected": _expected_text(control, profile),
+            "actual": actual,
+            "status": status,
+            "reason": reason,
+            "evidence": _evidence(info_result, control.settings + control.evidence),
+        }
+        declared = [deviations[key] for key in (control.id, references["cis"], references["stig"])
+                    if key and key in deviations]
+        # A declared deviation explains a failure; a control that passes or cannot be judged keeps
+        # its status, so the report never hides what was actually seen.
+        if declared and status in (FAIL, DEVIATION):
+            result.update(status=DEVIATION, reason=declared[0], evaluated_status=status)
+        results.append(result)
+    return results
+
+
+def summarize(results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, int]:
+    """Counts per status and in total."""
+    counts = {status: 0 for status in STATUSES}
+    total = 0
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+        total += 1
+    counts["total"] = total
+    return counts
+
+
+__all__ = [
+    "BENCHMARKS", "CONTROLS", "CONTROLS_BY_ID", "Control", "DEFAULT_BENCHMARK", "DEFAULT_STIG", "DEVIATION",
+    "FAIL", "MANAGED_OVER_WINRM", "NOT_APPLICABLE", "PASS", "PROFILES", "STATUSES", "STIGS", "UNKNOWN",
+    "catalog", "cis_id", "evaluate", "read_setting", "sddl_allowed_trustees", "summarize",
+]
