@@ -21,3 +21,9 @@ for path in (COLLECTIONS, os.path.join(ROOT, "tests", "simulator")):
     if path not in sys.path:
         sys.path.insert(0, path)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS)
+
+# Ansible's collection loader must own the ``ansible_collections`` package before any test imports
+# from it; otherwise the plugin loader cannot load this collection's plugins later in the run.
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([COLLECTIONS])
