@@ -18,7 +18,7 @@ import urllib.parse
 import uuid
 import xml.etree.ElementTree as ET
 
-from . import profiles
+from . import firewall, profiles
 from .faults import (ANONYMOUS, NS_SOAP, NS_WSA, NS_WSEN, NS_WSMAN, WSManFault, build_fault,
                      soap_envelope, xml_attr, xml_text)
 from .host import SddlError, parse_dacl, parse_ip_filter
@@ -215,7 +215,9 @@ def handle_request(host, body: bytes, principal) -> tuple[int, bytes]:
         if envelope.tag != f"{{{NS_SOAP}}}Envelope":
             raise WSManFault("INVALID_SOAP_BODY")
         request = Request(envelope)
+        compat_http_was_on = firewall.compat_http_on(host)
         reply = dispatch(host, request, principal)
+        firewall.follow_compatibility_listener(host, compat_http_was_on)  # seed 000: port-80 rule follows
         if request.max_envelope and request.max_envelope.isdigit() and len(reply) > int(request.max_envelope):
             raise WSManFault("MAX_ENVELOPE_SIZE_EXCEEDED")
         return 200, reply
@@ -258,6 +260,9 @@ def dispatch(host, request: Request, principal) -> bytes:
         return RegistryProvider(host, request).handle()
     if action in (A_PULL, A_RELEASE):
         return enumeration_continue(host, request)
+    firewall_class = firewall.class_of(uri)
+    if firewall_class:
+        return firewall.handle(host, request, firewall_class)
     if uri.startswith(CONFIG_URI.lower()):
         suffix = uri[len(CONFIG_URI):].rstrip("/")
         if suffix in CONFIG_RESOURCES:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import datetime
 
+from . import firewall
+
 PROFILES = ("server2022", "winrm11", "upgraded11", "gpo", "workstation")
 
 DEFAULT_ROOT_SDDL = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
@@ -198,4 +200,5 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         "listeners": listeners,
         "certmappings": [],
         "registry": registry,
+        "firewall": firewall.default_rules(profile),
     }
