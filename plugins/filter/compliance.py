@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) wsman.winrm contributors
+# MIT License (see LICENSE)
+"""Compliance filters: ``compliance``, ``compliance_markdown`` and ``compliance_junit`` (docs: the .yml
+files beside). The judging is ``module_utils/controls.py``; this file only adapts and renders."""
+from __future__ import annotations
+
+import json
+import typing as t
+import xml.etree.ElementTree as ET
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wsman.winrm.plugins.module_utils import controls
+
+# Status -> what a report shows; order = order of the summary columns.
+STATUS_LABELS = {
+    controls.PASS: "pass",
+    controls.FAIL: "FAIL",
+    controls.DEVIATION: "deviation",
+    controls.NOT_APPLICABLE: "n/a",
+    controls.UNKNOWN: "unknown",
+}
+
+
+def compliance(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos",
+               benchmark: str = controls.DEFAULT_BENCHMARK, stig: str = controls.DEFAULT_STIG,
+               deviations: t.Mapping[str, str] | None = None,
+               allowed_sddl_trustees: t.Sequence[str] | None = None) -> list[dict[str, t.Any]]:
+    """A wsman.winrm.info result -> one result per control."""
+    if not isinstance(info_result, t.Mapping):
+        raise AnsibleFilterError("wsman.winrm.compliance expects the registered result of wsman.winrm.info "
+                                 "(a dict), got %s" % type(info_result).__name__)
+    if info_result.get("failed"):
+        raise AnsibleFilterError("wsman.winrm.compliance: the wsman.winrm.info task failed: %s"
+                                 % info_result.get("msg", "no message"))
+    try:
+        return controls.evaluate(info_result, profile, benchmark, stig, deviations or {},
+                                 allowed_sddl_trustees or ())
+    except ValueError as error:
+        raise AnsibleFilterError("wsman.winrm.compliance: %s" % error) from None
+
+
+def _by_host(results: t.Any, filter_name: str) -> dict[str, list[t.Mapping[str, t.Any]]]:
+    """{host: [control results]}; a bare list of control results is one host called "host"."""
+    if isinstance(results, t.Mapping):
+        hosts = dict(results)
+    elif isinstance(results, (list, tuple)):
+        hosts = {"host": list(results)}
+    else:
+        raise AnsibleFilterError("wsman.winrm.%s expects {host: control results}, got %s"
+                                 % (filter_name, type(results).__name__))
+    for host, items in hosts.items():
+        if not isinstance(items, (list, tuple)) or not all(
+                isinstance(item, t.Mapping) and "id" in item and "status" in item for item in items):
+            raise AnsibleFilterError("wsman.winrm.%s: the value for host %r is not a list of control results "
+                                     "(the output of wsman.winrm.compliance)" % (filter_name, host))
+    return hosts
+
+
+def _text(value: t.Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _cell(value: t.Any) -> str:
+    # A table cell is one line; a pipe would end the cell.
+    return _text(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+
+
+def _reference_cell(result: t.Mapping[str, t.Any], key: str) -> str:
+    return _cell((result.get("references") or {}).get(key) or "")
+
+
+def _summary_row(name: str, counts: t.Mapping[str, int]) -> str:
+    return "| %s | %s | %d |" % (_cell(name), " | ".join(str(counts.get(s, 0)) for s in STATUS_LABELS),
+                                 counts.get("total", 0))
+
+
+def compliance_markdown(results: t.Any, before: t.Any = None,
+                        title: str = "WinRM compliance report") -> str:
+    """{host: control results} -> a Markdown report; with ``before``, also what changed."""
+    after_hosts = _by_host(results, "compliance_markdown")
+    before_hosts = _by_host(before, "compliance_markdown") if before is not None else None
+    lines = ["# %s" % title, ""]
+
+    lines += ["## Summary", "",
+              "| host | %s | total |" % " | ".join(STATUS_LABELS.values()),
+              "| --- |%s --- |" % (" --- |" * len(STATUS_LABELS))]
+    totals: dict[str, int] = {}
+    for host in sorted(after_hosts):
+        counts = controls.summarize(after_hosts[host])
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        lines.append(_summary_row(host, counts))
+    lines.append(_summary_row("**all hosts**", totals))
+    compliant = [h for h in sorted(after_hosts) if not controls.summarize(after_hosts[h])[controls.FAIL]]
+    lines += ["", "%d of %d hosts have no failed control." % (len(compliant), len(after_hosts)), ""]
+
+    if before_hosts is not None:
+        lines += _comparison(before_hosts, after_hosts)
+
+    for host in sorted(after_hosts):
+        lines += ["## %s" % host, "",
+                  "| status | control | title | CIS | STIG | severity | expected | actual | reason |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for result in after_hosts[host]:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                STATUS_LABELS.get(result["status"], _cell(result["status"])), _cell(result["id"]),
+                _cell(result.get("title")), _reference_cell(result, "cis"), _reference_cell(result, "stig"),
+                _cell(result.get("severity")), _cell(result.get("expected")), _cell(result.get("actual")),
+                _cell(result.get("reason"))))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _comparison(before_hosts: t.Mapping[str, t.Any], after_hosts: t.Mapping[str, t.Any]) -> list[str]:
+    lines = ["## Before and after", "",
+             "| host | failed before | failed after | passed before | passed after |",
+             "| --- | --- | --- | --- | --- |"]
+    for host in sorted(set(before_hosts) | set(after_hosts)):
+        old = controls.summarize(before_hosts.get(host, []))
+        new = controls.summarize(after_hosts.get(host, []))
+        lines.append("| %s | %d | %d | %d | %d |" % (_cell(host), old[controls.FAIL], new[controls.FAIL],
+                                                     old[controls.PASS], new[controls.PASS]))
+    changes = []
+    for host in sorted(set(before_hosts) | set(after_hosts)):
+        old_status = {r["id"]: r["status"] for r in before_hosts.get(host, [])}
+        new_status = {r["id"]: r["status"] for r in after_hosts.get(host, [])}
+        for control_id in list(dict.fromkeys(list(old_status) + list(new_status))):
+            was, now = old_status.get(control_id, "-"), new_status.get(control_id, "-")
+            if was != now:
+                changes.append("| %s | %s | %s | %s |" % (_cell(host), _cell(control_id),
+                                                          STATUS_LABELS.get(was, was), STATUS_LABELS.get(now, now)))
+    lines.append("")
+    if changes:
+        lines += ["| host | control | before | after |", "| --- | --- | --- | --- |"] + changes
+    else:
+        lines.append("No control changed status.")
+    lines.append("")
+    return lines
+
+
+def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unknown_as: str = "error") -> str:
+    """{host: control results} -> JUnit XML: one testsuite per host, one testcase per control."""
+    if unknown_as not in ("error", "skipped"):
+        raise AnsibleFilterError("wsman.winrm.compliance_junit: unknown_as must be 'error' or 'skipped'")
+    hosts = _by_host(results, "compliance_junit")
+    root = ET.Element("testsuites", name=name)
+    grand = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for host in sorted(hosts):
+        suite = ET.SubElement(root, "testsuite", name=str(host))
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for result in hosts[host]:
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", name="%s: %s" % (result["id"], result.get("title", "")),
+                                 classname="%s.%s" % (host, result["id"]), time="0")
+            status = result["status"]
+            reason = _text(result.get("reason"))
+            detail = _case_detail(result)
+            if status == controls.FAIL:
+                counts["failures"] += 1
+                element = ET.SubElement(case, "failure", message=reason or "failed",
+                                        type=str(result.get("severity") or "fail"))
+                element.text = detail
+            elif status == controls.UNKNOWN and unknown_as == "error":
+                counts["errors"] += 1
+                element = ET.SubElement(case, "error", message=reason or "the data was not gathered", type="unknown")
+                element.text = detail
+            elif status in (controls.DEVIATION, controls.NOT_APPLICABLE, controls.UNKNOWN):
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message="%s: %s" % (status, reason) if reason else status)
+            ET.SubElement(case, "system-out").text = detail
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            grand[key] += value
+    for key, value in grand.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _case_detail(result: t.Mapping[str, t.Any]) -> str:
+    references = result.get("references") or {}
+    lines = ["status: %s" % result["status"],
+             "expected: %s" % _text(result.get("expected")),
+             "actual: %s" % _text(result.get("actual"))]
+    if references.get("cis"):
+        lines.append("CIS %s (%s) %s" % (references["cis"], references.get("cis_benchmark", ""),
+                                         references.get("cis_level") or ""))
+    if references.get("stig"):
+        lines.append("STIG %s %s" % (references["stig"], references.get("stig_severity") or ""))
+    for item in result.get("evidence") or []:
+        lines.append("evidence: %s = %s [%s]" % (item.get("setting"), _text(item.get("value")), item.get("source")))
+    return "\n".join(lines)
+
+
+class FilterModule:
+    """wsman.winrm compliance filters."""
+
+    def filters(self) -> dict[str, t.Callable[..., t.Any]]:
+        return {"compliance": compliance, "compliance_markdown": compliance_markdown,
+                "compliance_junit": compliance_junit}
