@@ -1,0 +1,396 @@
+"""The control catalog and its evaluation (module_utils/controls.py) and the compliance filters.
+
+The fixtures are real wsman.winrm.info results from winrm-sim (profiles server2022 and gpo), with
+only the endpoint block trimmed."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wsman.winrm.plugins.filter.compliance import (
+    FilterModule,
+    compliance,
+    compliance_junit,
+    compliance_markdown,
+)
+from ansible_collections.wsman.winrm.plugins.module_utils import controls
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+SIX = ("client_basic", "client_unencrypted", "client_digest", "service_basic", "service_unencrypted",
+       "service_runas")
+CIS_L2 = ("service_auto_config", "remote_shell_access")
+
+
+def load(profile: str) -> dict:
+    with open(os.path.join(HERE, "fixtures", "info_%s.json" % profile), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture
+def server2022():
+    return load("server2022")
+
+
+@pytest.fixture
+def gpo():
+    return load("gpo")
+
+
+def by_id(results):
+    return {result["id"]: result for result in results}
+
+
+# ---- the catalog ---------------------------------------------------------------------------
+
+def test_catalog_is_complete_and_ids_unique():
+    ids = [control.id for control in controls.CONTROLS]
+    assert len(ids) == len(set(ids))
+    assert set(SIX) | set(CIS_L2) | {
+        "https_listener", "http_listener_removed", "compatibility_listeners_off", "cbt_hardening_strict",
+        "credssp_off", "trusted_hosts_not_wildcard", "local_account_token_filter", "root_sddl_admins_only",
+    } == set(ids)
+    for control in controls.CONTROLS:
+        assert control.rule in controls.RULES
+        assert control.severity in ("high", "medium", "low")
+        for path in control.settings + control.evidence:
+            if path.startswith("policy:"):
+                key = path[len("policy:"):].rpartition("\\")[0]
+                assert key.lower() in controls._POLICY_KEYS, path
+
+
+def test_policy_keys_match_the_model():
+    """controls.py keeps its own copy of the policy keys (it must stay free of pypsrp)."""
+    from ansible_collections.wsman.winrm.plugins.module_utils import resources
+
+    paths = {setting.path for setting in resources.POLICY_SETTINGS}
+    assert set(controls._POLICY_KEYS.values()) <= paths
+    for control in controls.CONTROLS:
+        for path in control.settings + control.evidence:
+            if path.startswith("policy:"):
+                key, _, name = path[len("policy:"):].rpartition("\\")
+                resources.policy_setting(key, name)  # KeyError if the model does not read it
+
+
+@pytest.mark.parametrize("benchmark, client_basic, service_runas, auto_config, shell, latfp", [
+    ("cis_ws2019_v1_2_1", "18.9.97.1.1", "18.9.97.2.4", "18.9.97.2.2", "18.9.98.1", None),
+    ("cis_ws2019_v1_3_0", "18.9.102.1.1", "18.9.102.2.4", "18.9.102.2.2", "18.9.103.1", None),
+    ("cis_ws2019_v2", "18.10.89.1.1", "18.10.89.2.4", "18.10.89.2.2", "18.10.90.1", "18.4.1"),
+    ("cis_ws2022_v2", "18.10.89.1.1", "18.10.89.2.4", "18.10.89.2.2", "18.10.90.1", "18.4.1"),
+    ("cis_ws2022_v3", "18.10.89.1.1", "18.10.89.2.4", "18.10.89.2.2", "18.10.90.1", "18.4.1"),
+    ("cis_ws2022_v4", "18.10.89.1.1", "18.10.89.2.4", "18.10.89.2.2", "18.10.90.1", "18.4.1"),
+    ("cis_win11_v3", "18.10.88.1.1", "18.10.88.2.4", "18.10.88.2.2", "18.10.89.1", None),
+])
+def test_cis_references_per_benchmark_version(benchmark, client_basic, service_runas, auto_config, shell, latfp):
+    rows = {row["id"]: row["references"] for row in controls.catalog(benchmark=benchmark)}
+    assert rows["client_basic"]["cis"] == client_basic and rows["client_basic"]["cis_level"] == "L1"
+    assert rows["service_runas"]["cis"] == service_runas
+    assert rows["service_auto_config"]["cis"] == auto_config and rows["service_auto_config"]["cis_level"] == "L2"
+    assert rows["remote_shell_access"]["cis"] == shell
+    assert rows["local_account_token_filter"]["cis"] == latfp
+    assert rows["https_listener"]["cis"] is None and rows["https_listener"]["cis_level"] is None
+    assert {r["cis_benchmark"] for r in rows.values()} == {benchmark}
+
+
+@pytest.mark.parametrize("stig, ids", [
+    ("win10", ["WN10-CC-000330", "WN10-CC-000335", "WN10-CC-000360", "WN10-CC-000345", "WN10-CC-000350",
+               "WN10-CC-000355"]),
+    ("ws2016", ["WN16-CC-000500", "WN16-CC-000510", "WN16-CC-000520", "WN16-CC-000530", "WN16-CC-000540",
+                "WN16-CC-000550"]),
+    ("ws2019", ["WN19-CC-000470", "WN19-CC-000480", "WN19-CC-000490", "WN19-CC-000500", "WN19-CC-000510",
+                "WN19-CC-000520"]),
+    ("ws2022", ["WN22-CC-000470", "WN22-CC-000480", "WN22-CC-000490", "WN22-CC-000500", "WN22-CC-000510",
+                "WN22-CC-000520"]),
+])
+def test_stig_references_per_windows_version(stig, ids):
+    rows = {row["id"]: row["references"] for row in controls.catalog(stig=stig)}
+    assert [rows[control]["stig"] for control in SIX] == ids
+    assert [rows[control]["stig_severity"] for control in SIX] == ["CAT I", "CAT II", "CAT II", "CAT I", "CAT II",
+                                                                    "CAT II"]
+    assert rows["service_auto_config"]["stig"] is None  # CIS only
+
+
+def test_unknown_choices_are_refused(server2022):
+    with pytest.raises(ValueError, match="benchmark"):
+        controls.catalog(benchmark="cis_ws2025_v9")
+    with pytest.raises(ValueError, match="STIG"):
+        controls.evaluate(server2022, "domain_kerberos", stig="ws2003")
+    with pytest.raises(ValueError, match="profile"):
+        controls.evaluate(server2022, "everything_open")
+    with pytest.raises(ValueError, match="unknown controls: no_such_control"):
+        controls.evaluate(server2022, "domain_kerberos", deviations={"no_such_control": "why"})
+
+
+def test_controls_doc_matches_the_catalog():
+    completed = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "generate_controls.py"), "--check"],
+                               capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_controls_module_is_pure():
+    """Standard library only: no Ansible, no pypsrp (the filters and the docs script load it alone)."""
+    code = ("import sys, importlib.util; spec = importlib.util.spec_from_file_location('c', %r); "
+            "m = importlib.util.module_from_spec(spec); sys.modules['c'] = m; spec.loader.exec_module(m); "
+            "bad = [n for n in sys.modules if n.split('.')[0] in ('ansible', 'ansible_collections', 'pypsrp')]; "
+            "print(bad); sys.exit(1 if bad else 0)"
+            % os.path.join(ROOT, "plugins", "module_utils", "controls.py"))
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+# ---- evaluation against real info results ----------------------------------------------------
+
+def test_server2022_fails_the_six_policy_controls(server2022):
+    results = by_id(controls.evaluate(server2022, "domain_kerberos"))
+    for control in SIX:
+        assert results[control]["status"] == "fail", control
+        assert results[control]["actual"] == "not configured"
+    # the effective value is evidence: Basic is off in winrm/config, but the scanner's finding stays open
+    evidence = {item["setting"]: item for item in results["service_basic"]["evidence"]}
+    assert evidence[r"policy:Service\AllowBasic"] == {"setting": r"policy:Service\AllowBasic", "value": None,
+                                                      "source": "not configured"}
+    assert evidence["service.auth.basic"] == {"setting": "service.auth.basic", "value": False, "source": "local"}
+
+
+def test_gpo_passes_the_six_policy_controls_with_gpo_evidence(gpo):
+    results = by_id(controls.evaluate(gpo, "domain_kerberos"))
+    for control in SIX:
+        assert results[control]["status"] == "pass", control
+        assert results[control]["reason"] == ""
+    assert results["service_runas"]["actual"] == 1 and results["service_basic"]["actual"] == 0
+    evidence = {item["setting"]: item for item in results["client_basic"]["evidence"]}
+    assert evidence[r"policy:Client\AllowBasic"]["source"] == "policy"
+    assert evidence["client.auth.basic"] == {"setting": "client.auth.basic", "value": False, "source": "GPO"}
+    assert results["client_basic"]["references"] == {
+        "cis": "18.10.89.1.1", "cis_level": "L1", "cis_benchmark": "cis_ws2022_v3",
+        "stig": "WN22-CC-000470", "stig_severity": "CAT I", "stig_version": "ws2022"}
+
+
+@pytest.mark.parametrize("fixture", ["server2022", "gpo"])
+@pytest.mark.parametrize("profile", controls.PROFILES)
+def test_cis_level2_controls_are_always_deviations(fixture, profile):
+    info = load(fixture)
+    results = by_id(controls.evaluate(info, profile))
+    for control in CIS_L2:
+        assert results[control]["status"] == "deviation"
+        assert results[control]["reason"] == "managed over WinRM"
+        assert "not applied" in results[control]["expected"]
+    # the same whatever value the policy has: never judged as pass or fail of the opposite value
+    for value in (0, 1):
+        changed = copy.deepcopy(info)
+        changed["policy"].append({"path": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\WinRS",
+                                  "name": "AllowRemoteShellAccess", "type": "DWORD", "value": value})
+        result = by_id(controls.evaluate(changed, profile))["remote_shell_access"]
+        assert result["status"] == "deviation" and result["actual"] == value
+
+
+def test_beyond_controls_per_profile(server2022):
+    domain = by_id(controls.evaluate(server2022, "domain_kerberos"))
+    workgroup = by_id(controls.evaluate(server2022, "workgroup_https"))
+    certificate = by_id(controls.evaluate(server2022, "certificate_only"))
+
+    assert domain["https_listener"]["status"] == "not_applicable"
+    assert domain["http_listener_removed"]["status"] == "not_applicable"
+    assert workgroup["https_listener"]["status"] == "pass"  # the simulator adds an HTTPS listener
+    assert workgroup["http_listener_removed"]["status"] == "fail"
+    assert "HTTP:5985" in workgroup["http_listener_removed"]["reason"]
+    assert certificate["http_listener_removed"]["status"] == "fail"
+
+    for results in (domain, workgroup, certificate):
+        assert results["compatibility_listeners_off"]["status"] == "pass"
+        assert results["credssp_off"]["status"] == "pass"
+        assert results["trusted_hosts_not_wildcard"]["status"] == "pass"
+        assert results["cbt_hardening_strict"]["status"] == "fail"  # Relaxed, with an HTTPS listener
+        assert results["cbt_hardening_strict"]["actual"] == "Relaxed"
+        assert results["local_account_token_filter"]["status"] == "pass"  # absent = filtered
+        assert results["root_sddl_admins_only"]["status"] == "fail"  # default SDDL: IU read
+        assert "IU" in results["root_sddl_admins_only"]["reason"]
+
+
+def test_cbt_in_the_domain_profile_needs_strict_only_with_https(server2022):
+    http_only = copy.deepcopy(server2022)
+    http_only["listeners"] = [l for l in http_only["listeners"] if l["transport"] == "HTTP"]
+    result = by_id(controls.evaluate(http_only, "domain_kerberos"))["cbt_hardening_strict"]
+    assert result["status"] == "not_applicable" and "TLS" in result["reason"]
+    strict = copy.deepcopy(server2022)
+    strict["service"]["auth"]["cbt_hardening_level"] = "Strict"
+    assert by_id(controls.evaluate(strict, "domain_kerberos"))["cbt_hardening_strict"]["status"] == "pass"
+
+
+def test_insecure_host_fails_the_beyond_controls(server2022):
+    insecure = copy.deepcopy(server2022)
+    insecure["client"]["trusted_hosts"] = ["*"]
+    insecure["client"]["auth"]["credssp"] = True
+    insecure["service"]["enable_compatibility_http_listener"] = True
+    insecure["listeners"] = [l for l in insecure["listeners"] if l["transport"] == "HTTP"]
+    insecure["policy"].append({"path": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System",
+                               "name": "LocalAccountTokenFilterPolicy", "type": "DWORD", "value": 1})
+    domain = by_id(controls.evaluate(insecure, "domain_kerberos"))
+    workgroup = by_id(controls.evaluate(insecure, "workgroup_https"))
+    assert domain["trusted_hosts_not_wildcard"]["status"] == "fail"
+    assert domain["credssp_off"]["status"] == "fail" and "client.auth.credssp" in domain["credssp_off"]["reason"]
+    assert domain["compatibility_listeners_off"]["status"] == "fail"
+    assert workgroup["https_listener"]["status"] == "fail"
+    # LocalAccountTokenFilterPolicy=1: a failure in a domain, a documented deviation in a workgroup
+    assert domain["local_account_token_filter"]["status"] == "fail"
+    assert workgroup["local_account_token_filter"]["status"] == "deviation"
+    assert "local administrators" in workgroup["local_account_token_filter"]["reason"]
+
+
+def test_root_sddl_named_groups():
+    assert controls.sddl_allowed_trustees("O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)") == ["BA", "IU"]
+    info = load("gpo")
+    info["service"]["root_sddl"] = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GA;;;S-1-5-21-1-2-3-1109)S:P(AU;FA;GA;;;WD)"
+    assert by_id(controls.evaluate(info, "domain_kerberos"))["root_sddl_admins_only"]["status"] == "fail"
+    allowed = controls.evaluate(info, "domain_kerberos", allowed_sddl_trustees=["S-1-5-21-1-2-3-1109"])
+    assert by_id(allowed)["root_sddl_admins_only"]["status"] == "pass"
+
+
+def test_declared_deviations(server2022):
+    results = by_id(controls.evaluate(server2022, "workgroup_https", deviations={
+        "cbt_hardening_strict": "Windows 7 clients without CBT",  # by control id
+        "WN22-CC-000470": "client Basic handled by the domain GPO",  # by STIG id
+        "18.10.89.2.4": "RunAs needed by a plugin",  # by CIS id
+        "credssp_off": "passes anyway",
+    }))
+    assert results["cbt_hardening_strict"]["status"] == "deviation"
+    assert results["cbt_hardening_strict"]["reason"] == "Windows 7 clients without CBT"
+    assert results["cbt_hardening_strict"]["evaluated_status"] == "fail"
+    assert results["client_basic"]["status"] == "deviation"
+    assert results["service_runas"]["status"] == "deviation"
+    assert results["credssp_off"]["status"] == "pass" and "evaluated_status" not in results["credssp_off"]
+
+
+def test_unknown_when_parts_were_not_gathered(server2022):
+    listeners_only = {key: server2022[key] for key in ("endpoint", "listeners", "gpo_controlled", "security_summary")}
+    results = by_id(controls.evaluate(listeners_only, "workgroup_https"))
+    for control in SIX + ("compatibility_listeners_off", "cbt_hardening_strict", "credssp_off",
+                          "trusted_hosts_not_wildcard", "local_account_token_filter", "root_sddl_admins_only"):
+        assert results[control]["status"] == "unknown", control
+        assert "not gathered" in results[control]["reason"]
+    assert results["https_listener"]["status"] == "pass"
+    assert results["service_auto_config"]["status"] == "deviation"  # always
+    evidence = {item["setting"]: item for item in results["service_basic"]["evidence"]}
+    assert evidence["service.auth.basic"]["source"] == "not gathered"
+
+    config_only = {key: value for key, value in server2022.items() if key != "listeners"}
+    results = by_id(controls.evaluate(config_only, "domain_kerberos"))
+    assert results["cbt_hardening_strict"]["status"] == "unknown"
+    assert results["credssp_off"]["status"] == "pass"
+
+
+def test_summarize(server2022, gpo):
+    assert controls.summarize(controls.evaluate(server2022, "domain_kerberos")) == {
+        "pass": 4, "fail": 8, "deviation": 2, "not_applicable": 2, "unknown": 0, "total": 16}
+    assert controls.summarize(controls.evaluate(gpo, "workgroup_https")) == {
+        "pass": 11, "fail": 3, "deviation": 2, "not_applicable": 0, "unknown": 0, "total": 16}
+    assert controls.summarize([]) == {"pass": 0, "fail": 0, "deviation": 0, "not_applicable": 0, "unknown": 0,
+                                      "total": 0}
+
+
+def test_results_are_plain_json(server2022):
+    results = controls.evaluate(server2022, "certificate_only")
+    assert json.loads(json.dumps(results)) == results
+    assert set(results[0]) == {"id", "title", "severity", "references", "expected", "actual", "status", "reason",
+                               "evidence"}
+
+
+# ---- the filters -----------------------------------------------------------------------------
+
+def test_filters_registered():
+    assert FilterModule().filters() == {"compliance": compliance, "compliance_markdown": compliance_markdown,
+                                        "compliance_junit": compliance_junit}
+
+
+def test_compliance_filter(gpo):
+    assert compliance(gpo, "workgroup_https") == controls.evaluate(gpo, "workgroup_https")
+    with pytest.raises(AnsibleFilterError, match="profile"):
+        compliance(gpo, "nope")
+    with pytest.raises(AnsibleFilterError, match="info task failed: refused"):
+        compliance({"failed": True, "msg": "refused"})
+    with pytest.raises(AnsibleFilterError, match="dict"):
+        compliance(["not", "a", "result"])
+
+
+def test_junit_parses_with_the_right_counts(server2022, gpo):
+    per_host = {"win-a": compliance(server2022, "workgroup_https"), "win-b": compliance(gpo, "workgroup_https")}
+    root = ET.fromstring(compliance_junit(per_host))
+    assert root.tag == "testsuites"
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    assert set(suites) == {"win-a", "win-b"}
+    for host, suite in suites.items():
+        counts = controls.summarize(per_host[host])
+        cases = suite.findall("testcase")
+        assert len(cases) == int(suite.get("tests")) == counts["total"]
+        assert len(suite.findall("testcase/failure")) == int(suite.get("failures")) == counts["fail"]
+        assert len(suite.findall("testcase/skipped")) == int(suite.get("skipped")) \
+            == counts["deviation"] + counts["not_applicable"]
+        assert int(suite.get("errors")) == 0
+    assert int(root.get("tests")) == 32 and int(root.get("failures")) == 9 + 3
+    case = suites["win-a"].find("testcase[@classname='win-a.service_basic']")
+    assert case.find("failure").get("message").startswith("policy not configured")
+    assert "WN22-CC-000500" in case.find("failure").text
+    skipped = suites["win-b"].find("testcase[@classname='win-b.remote_shell_access']/skipped")
+    assert skipped.get("message") == "deviation: managed over WinRM"
+
+
+def test_junit_unknown_and_escaping(server2022):
+    partial = compliance({"listeners": server2022["listeners"], "gpo_controlled": []}, "workgroup_https")
+    partial[0]["reason"] = 'odd <reason> & "quotes"'
+    partial[0]["status"] = "fail"
+    root = ET.fromstring(compliance_junit({"h<1>": partial}))
+    unknown = sum(1 for r in partial if r["status"] == "unknown")
+    assert unknown and int(root.get("errors")) == unknown
+    assert root.find("testsuite").get("name") == "h<1>"
+    assert root.find(".//failure").get("message") == 'odd <reason> & "quotes"'
+    root = ET.fromstring(compliance_junit({"h": partial}, unknown_as="skipped"))
+    assert int(root.get("errors")) == 0 and int(root.get("skipped")) >= unknown
+    with pytest.raises(AnsibleFilterError):
+        compliance_junit({"h": partial}, unknown_as="ignore")
+    with pytest.raises(AnsibleFilterError, match="not a list of control results"):
+        compliance_junit({"h": [{"nope": 1}]})
+
+
+def test_markdown_report(server2022, gpo):
+    report = compliance_markdown({"win-a": compliance(server2022, "workgroup_https"),
+                                  "win-b": compliance(gpo, "workgroup_https")})
+    lines = report.splitlines()
+    assert lines[0] == "# WinRM compliance report"
+    assert "| host | pass | FAIL | deviation | n/a | unknown | total |" in lines
+    assert "| win-a | 5 | 9 | 2 | 0 | 0 | 16 |" in lines
+    assert "| win-b | 11 | 3 | 2 | 0 | 0 | 16 |" in lines
+    assert "| **all hosts** | 16 | 12 | 4 | 0 | 0 | 32 |" in lines
+    assert "## win-a" in lines and "## win-b" in lines
+    header = "| status | control | title | CIS | STIG | severity | expected | actual | reason |"
+    assert lines.count(header) == 2
+    row = next(line for line in lines if line.startswith("| FAIL | service_basic |"))
+    assert "18.10.89.2.1" in row and "WN22-CC-000500" in row
+    # every table row has the header's number of cells (pipes in values are escaped)
+    for line in lines:
+        if line.startswith("| ") and line.count(" | ") >= 8 and not line.startswith("| host"):
+            assert len(line.replace("\\|", "").split(" | ")) == 9, line
+    assert "Before and after" not in report
+
+
+def test_markdown_before_after(server2022, gpo):
+    before = {"win-a": compliance(server2022, "domain_kerberos")}
+    after = {"win-a": compliance(gpo, "domain_kerberos")}
+    report = compliance_markdown(after, before=before, title="Baseline run")
+    lines = report.splitlines()
+    assert lines[0] == "# Baseline run"
+    assert "## Before and after" in lines
+    assert "| win-a | 8 | 2 | 4 | 10 |" in lines
+    assert "| win-a | service_basic | FAIL | pass |" in lines
+    assert not any("| win-a | remote_shell_access |" in line for line in lines)  # unchanged
+    unchanged = compliance_markdown(after, before=after)
+    assert "No control changed status." in unchanged
+    # a bare list is one host
+    assert "## host" in compliance_markdown(after["win-a"]).splitlines()
