@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/controls.md from the catalog in plugins/module_utils/controls.py.
 
 Usage: python docs/generate_controls.py [--check]
