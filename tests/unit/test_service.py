@@ -1,0 +1,119 @@
+"""Unit tests of wsman.winrm.service's checks made before sending, and of the base's rule that only
+lockout reasons a change introduces count."""
+from __future__ import annotations
+
+import types
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.wsman.winrm.plugins.action.service import (
+    desired_service, normalise_thumbprint, validate_ip_filter, validate_root_sddl)
+from ansible_collections.wsman.winrm.plugins.module_utils import resources
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+
+
+@pytest.mark.parametrize("text, version", [
+    ("*", 4), ("", 4), (" * ", 4), ("10.0.0.1-10.0.0.254", 4), ("10.0.0.1-10.0.0.1, 192.168.1.1-192.168.1.9", 4),
+    ("fe80::1-fe80::ffff", 6), ("::1-::1", 6),
+])
+def test_valid_filters(text, version):
+    assert validate_ip_filter("f", text, version) == text.strip()
+
+
+@pytest.mark.parametrize("text, version, words", [
+    ("10.0.0.1", 4, ["not a range", "IP1-IP2", "A-A"]),
+    ("10.0.0.9-10.0.0.1", 4, ["larger address first"]),
+    ("10.0.0.1-", 4, ["two IPv4 addresses"]),
+    ("10.0.0.1-10.0.0.2,", 4, ["not a range"]),
+    ("*,10.0.0.1-10.0.0.2", 4, ["* must stand alone"]),
+    ("::1-::2", 4, ["not an IPv4 range"]),
+    ("10.0.0.1-10.0.0.2", 6, ["not an IPv6 range"]),
+    ("host1-host2", 4, ["two IPv4 addresses"]),
+])
+def test_invalid_filters_explain_the_syntax(text, version, words):
+    with pytest.raises(AnsibleActionFail) as error:
+        validate_ip_filter("ipv4_filter", text, version)
+    message = error.value.message
+    assert message.startswith("ipv4_filter: ") and "0x803380EC" in message
+    for word in words:
+        assert word in message
+
+
+def test_sddl_needs_owner_and_dacl():
+    good = "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)"
+    assert validate_root_sddl(" " + good) == good
+    for bad in ("D:P(A;;GA;;;BA)", "O:NSG:BA", "O:NSG:BAD:P", "garbage"):
+        with pytest.raises(AnsibleActionFail):
+            validate_root_sddl(bad)
+
+
+def test_thumbprint_normalised():
+    raw = "ca ab 42 f0 d2 48 66 82 f5 6a 08 92 ab 5e 49 47 07 45 5e 12"
+    assert normalise_thumbprint(raw) == "CAAB42F0D2486682F56A0892AB5E494707455E12"
+    assert normalise_thumbprint("CA:AB:42:F0:D2:48:66:82:F5:6A:08:92:AB:5E:49:47:07:45:5E:12") == \
+        "CAAB42F0D2486682F56A0892AB5E494707455E12"
+    assert normalise_thumbprint("") == ""
+    with pytest.raises(AnsibleActionFail):
+        normalise_thumbprint("CAAB42")
+    with pytest.raises(AnsibleActionFail):
+        normalise_thumbprint("Z" * 40)
+
+
+def service_args(**given):
+    base = {name: None for name in (
+        "allow_unencrypted", "ipv4_filter", "ipv6_filter", "root_sddl", "certificate_thumbprint",
+        "allow_remote_access", "default_ports", "max_connections", "max_concurrent_operations_per_user",
+        "enumeration_timeout_ms", "max_packet_retrieval_time_seconds")}
+    base.update(given)
+    return base
+
+
+def test_desired_service_paths():
+    desired = desired_service(service_args(allow_unencrypted=False, default_ports={"http": 5985, "https": None},
+                                           max_connections=10))
+    assert desired == {"service.allow_unencrypted": False, "service.default_ports.http": 5985,
+                       "service.max_connections": 10}
+    for path in desired:  # every path is a real setting of the model
+        resources.WinRMConfig.field(path)
+
+
+@pytest.mark.parametrize("given, word", [
+    (dict(default_ports={"http": 0}), "default_ports.http"),
+    (dict(max_connections=0), "max_connections"),
+    (dict(enumeration_timeout_ms=499), "enumeration_timeout_ms"),
+    (dict(max_packet_retrieval_time_seconds=4294967296), "max_packet_retrieval_time_seconds"),
+])
+def test_desired_service_refuses_out_of_range(given, word):
+    with pytest.raises(AnsibleActionFail) as error:
+        desired_service(service_args(**given))
+    assert word in error.value.message
+
+
+def _config(**service):
+    config = resources.WinRMConfig()
+    config.set("service.auth.negotiate", True)
+    config.set("service.allow_remote_access", True)
+    config.set("service.ipv4_filter", "*")
+    for name, value in service.items():
+        config.set("service." + name, value)
+    return config
+
+
+def test_lockout_counts_only_reasons_the_change_introduces():
+    # Reached through a NAT: the address dialled is outside the host's own filter already.
+    endpoint = types.SimpleNamespace(scheme="http", host="203.0.113.5", port=5985, auth="ntlm",
+                                     encryption="always", url="http://203.0.113.5:5985/wsman")
+    session = types.SimpleNamespace(endpoint=endpoint)
+    before = _config(ipv4_filter="10.0.0.1-10.0.0.254")
+    result: dict = {}
+    WSManAction.guard_lockout(None, session, before.updated({"service.max_connections": 10}), [], [], False, result,
+                              config_before=before)
+    assert result == {}
+    with pytest.raises(ChangeRefused) as error:  # without the before state, the old rule refuses
+        WSManAction.guard_lockout(None, session, before, [], [], False, {})
+    assert "ipv4_filter" in error.value.message
+    with pytest.raises(ChangeRefused) as error:  # a reason the change adds still counts
+        WSManAction.guard_lockout(None, session, before.updated({"service.allow_remote_access": False}), [], [],
+                                  False, {}, config_before=before)
+    assert "AllowRemoteAccess" in error.value.message and "ipv4_filter" not in error.value.message
