@@ -10,7 +10,7 @@ import pytest
 from pypsrp.exceptions import AuthenticationError
 from pypsrp.wsman import WSMan
 
-from conftest import CONFIG, run_tasks, value_of
+from harness import CONFIG, run_tasks, value_of
 
 FLEET_PROFILES = "server2022,server2022,gpo"
 
@@ -40,7 +40,7 @@ def gpo_host(fleet):
 def plain_get(fleet, host_vars: dict, resource: str):
     """A plain pypsrp Get (NTLM, the inventory's account); the resource element of the reply body.
 
-    (conftest's fleet.get looks for a Body inside the Body pypsrp already returns.)"""
+    (harness's fleet.get looks for a Body inside the Body pypsrp already returns.)"""
     with fleet.client(host_vars) as client:
         return client.get(f"{CONFIG}/{resource}")[0]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CONFIG, run_tasks
+from harness import CONFIG, run_tasks
 
 FLEET_PROFILES = "server2022,gpo"
 

@@ -11,7 +11,7 @@ import requests
 from pypsrp.exceptions import AuthenticationError, WinRMTransportError
 from pypsrp.wsman import WSMan
 
-from conftest import CONFIG, run_tasks
+from harness import CONFIG, run_tasks
 
 FLEET_PROFILES = "server2022,server2022,gpo"
 
