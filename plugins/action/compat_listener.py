@@ -1,0 +1,169 @@
+# Copyright (c) 2026 wsman.winrm contributors
+# MIT License (see LICENSE)
+"""wsman.winrm.compat_listener: the WinRM 1.1 compatibility listeners on ports 80 and 443.
+
+They are not listeners one can address (seed 000: "not directly addressable ... cannot be retrieved
+via winrm get and their settings cannot be modified"): they are on or off through
+EnableCompatibilityHttpListener / EnableCompatibilityHttpsListener in winrm/config/service, and
+Group Policy may hold those values (HttpCompatibilityListener / HttpsCompatibilityListener).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
+from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+
+# option -> (transport, setting path, Windows port); the ports are the WinRM 1.1 ones (seed 000).
+COMPATIBILITY = {
+    "http": ("HTTP", "service.enable_compatibility_http_listener", 80),
+    "https": ("HTTPS", "service.enable_compatibility_https_listener", 443),
+}
+
+
+def _serves(endpoint: t.Any, listener: t.Any) -> bool:
+    """The listener answers the URL this task dials: transport, port and URL prefix."""
+    return ((listener.get("transport") or "").upper() == endpoint.scheme.upper()
+            and listener.get("enabled", True) is not False
+            and listener.get("port") == endpoint.port
+            and (listener.get("url_prefix") or "wsman").strip("/").lower() == endpoint.path.strip("/").lower())
+
+
+def compatibility_reasons(endpoint: t.Any, listeners_before: t.Sequence[t.Any],
+                          listeners_after: t.Sequence[t.Any]) -> list[str]:
+    """The task dials port 80/443 and only a compatibility listener answers there, which goes.
+
+    The shared guard looks for any listener of the transport left, so a 5985 listener would hide
+    that a task on port 80 loses its way in; this checks the port the task dials.
+    """
+    in_use = [item for item in listeners_before if _serves(endpoint, item)]
+    if not any(item.is_compatibility for item in in_use):
+        return []
+    if any(_serves(endpoint, item) for item in listeners_after):
+        return []
+    transport = endpoint.scheme.upper()
+    return [f"this task connects through the {transport} compatibility listener on port {endpoint.port} "
+            f"({endpoint.url}), which turning it off removes"]
+
+
+def predicted_compatibility_listeners(snapshot: resources.ConfigSnapshot,
+                                      config_after: resources.WinRMConfig) -> list[resources.Listener]:
+    """The compatibility listeners Enumerate shows after the change, as Windows makes them:
+    Address *, port 80/443, URLPrefix wsman, enabled; the HTTPS one with the service's
+    CertificateThumbprint, else the certificate of the HTTPS listener [INF: what the simulator does]."""
+    existing = {(item.get("transport") or "").upper(): item for item in snapshot.listeners if item.is_compatibility}
+    wildcard = next((item for item in snapshot.listeners if (item.get("address") or "") == "*"), None)
+    result = []
+    for transport, path, port in COMPATIBILITY.values():
+        if not config_after.get(path):
+            continue
+        if transport in existing:
+            result.append(existing[transport])
+            continue
+        thumbprint: str | None = ""
+        if transport == "HTTPS":
+            https = [item for item in snapshot.listeners
+                     if not item.is_compatibility and (item.get("transport") or "").upper() == "HTTPS"
+                     and item.get("certificate_thumbprint")]
+            thumbprint = (config_after.service.get("certificate_thumbprint")
+                          or (https[0].get("certificate_thumbprint") if https else None))
+        listener = resources.Listener({"address": "*", "transport": transport, "port": port, "hostname": "",
+                                       "enabled": True, "url_prefix": "wsman"},
+                                      source=resources.SOURCE_COMPATIBILITY)
+        listener.values["certificate_thumbprint"] = thumbprint
+        listener.values["listening_on"] = list(wildcard.get("listening_on") or []) if wildcard is not None else None
+        result.append(listener)
+    return result
+
+
+def firewall_warnings(before: dict[str, bool], after: dict[str, bool], managed: list[str]) -> list[str]:
+    """Every run says it: the firewall rules follow the listeners, and clients on 80/443 need them."""
+    warnings = []
+    for option in managed or list(COMPATIBILITY):
+        transport, _, port = COMPATIBILITY[option]
+        new_port = 5985 if transport == "HTTP" else 5986
+        if after[option] and not before[option]:
+            state = (f"The {transport} compatibility listener is turned on: Windows enables its firewall rule for "
+                     f"port {port} with it (seed 000: 'When the compatibility listener is enabled, the firewall rule "
+                     f"for port {port} will be enabled'), so WinRM answers on a web port.")
+        elif before[option] and not after[option]:
+            state = (f"The {transport} compatibility listener is turned off: its firewall rule for port {port} "
+                     "follows it.")
+        else:
+            state = (f"The {transport} compatibility listener is {'on' if after[option] else 'off'}; the Windows "
+                     f"firewall rule for port {port} follows it.")
+        warnings.append(state + f" Clients still on port {port} (WinRM 1.1 clients, connection URIs without a "
+                                f"port) depend on it: move them to port {new_port} before turning it off.")
+    return warnings
+
+
+class ActionModule(WSManAction):
+    argument_spec = argspecs.COMPAT_LISTENER["argument_spec"]
+
+    def execute(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        desired = {path: args.get(option) for option, (_, path, _) in COMPATIBILITY.items()}
+        managed = [option for option in COMPATIBILITY if args.get(option) is not None]
+        snapshot = resources.read_all(session, parts=("config", "listeners"))
+        result: dict[str, t.Any] = {}
+
+        changes = resources.diff(snapshot.config, desired)
+        refused_by_policy = changes["policy_controlled"] and args.get("policy_controlled", "fail") == "fail"
+        to_send = {path: change["after"] for path, change in changes["changes"].items()}
+        config_after = snapshot.config.updated(to_send)
+        predicted = [item for item in snapshot.listeners if not item.is_compatibility]
+        predicted += predicted_compatibility_listeners(snapshot, config_after)
+        if not refused_by_policy:  # a policy refusal comes first, from converge_config, with nothing sent
+            self._guard_listeners(session, snapshot, config_after, predicted, args, result)
+
+        converged = self.converge_config(session, snapshot, desired, args, scope="service")
+        warnings = result.pop("warnings", []) + converged.pop("warnings", [])
+
+        def view(config: t.Any) -> dict[str, bool]:
+            return {option: bool(config.get(path)) for option, (_, path, _) in COMPATIBILITY.items()}
+
+        before = view(snapshot.config)
+        after = view(config_after)
+        if converged["changed"] and not self._task.check_mode:
+            # Enumerate again: what Windows made is the answer, not the prediction.
+            listeners = [resources.Listener.from_xml(item) for item in session.enumerate(resources.LISTENER_URI)]
+            compatibility = [item for item in listeners if item.is_compatibility]
+            service_after = converged["after"]  # scope "service": what Windows answered the Put with
+            after = {option: bool(service_after.get(path.split(".", 1)[1]))
+                     for option, (_, path, _) in COMPATIBILITY.items()}
+        else:
+            compatibility = [item for item in predicted if item.is_compatibility]
+        result.update(
+            changed=converged["changed"],
+            changes=converged.get("changes", []),
+            before=before,
+            after=after,
+            compatibility_listeners=[item.to_dict() for item in compatibility],
+        )
+        if "policy_skipped" in converged:
+            result["policy_skipped"] = converged["policy_skipped"]
+        if self._task.diff:
+            result["diff"] = {"before": before, "after": after, "before_header": "winrm/config/service compatibility",
+                              "after_header": "winrm/config/service compatibility"}
+        result["warnings"] = warnings + firewall_warnings(before, after, managed)
+        return result
+
+    def _guard_listeners(self, session, snapshot: resources.ConfigSnapshot, config_after: resources.WinRMConfig,
+                         listeners_after: list[resources.Listener], args: dict[str, t.Any],
+                         result: dict[str, t.Any]) -> None:
+        """The shared guard over the predicted listeners, plus the compatibility port the task dials."""
+        extra = compatibility_reasons(session.endpoint, snapshot.listeners, listeners_after)
+        if not extra:
+            self.guard_lockout(session, config_after, snapshot.listeners, listeners_after,
+                               args.get("force", False), result)
+            return
+        shared = lockout_reasons(session.endpoint, config_after, snapshot.listeners, listeners_after)
+        reasons = extra + [reason for reason in shared if reason not in extra]
+        if not args.get("force", False):
+            raise ChangeRefused(
+                "Refusing a change that would lock this controller out: " + "; ".join(reasons)
+                + ". Connect through the 5985/5986 listeners (wsman.winrm.listener creates them) before turning the "
+                "compatibility listener off, or set force: true if you have another way back in.")
+        result.setdefault("warnings", []).append(
+            "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
