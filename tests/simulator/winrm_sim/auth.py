@@ -21,7 +21,11 @@ Windows behaviours reproduced here, with where they were confirmed:
   credentials were rejected by the server", diyan/pywinrm#311, ansible/ansible#65794);
 - local accounts authenticate as ``user``, ``.\\user`` and ``COMPUTER\\user``
   ("If connecting to a remote target computer using a local account, then the account should be
-  prefixed with the computer name", learn.microsoft.com/windows/win32/winrm/authentication-for-remote-connections).
+  prefixed with the computer name", learn.microsoft.com/windows/win32/winrm/authentication-for-remote-connections);
+- Kerberos (``configure_kerberos``: a keytab with every host's ``host/``, ``HTTP/``, ``WSMAN/`` SPNs)
+  comes as ``Authorization: Kerberos`` or inside Negotiate (SPNEGO or a bare Kerberos token); a
+  ticket is accepted only by the computer it names, as only that computer has the key. Without a
+  keytab the hosts behave like workgroup members: Negotiate ends in NTLM.
 """
 from __future__ import annotations
 
@@ -126,6 +130,71 @@ def split_local_user(host, raw_user: str) -> str | None:
     if domain and domain not in (".",) and domain.lower() != host.name.lower():
         return None
     return user
+
+
+# -- Kerberos ------------------------------------------------------------------------------------
+
+SERVICE_CLASSES = ("host", "HTTP", "WSMAN")
+
+@dataclasses.dataclass(frozen=True)
+class KerberosConfig:
+    """The simulated domain: every host is ``<name>.<domain_suffix>`` in ``realm``; ``accounts``
+    maps a client principal (``user@REALM``, compared case-insensitively) to the local account it
+    acts as (a domain admin is an administrator of every member computer)."""
+    keytab: str
+    realm: str
+    domain_suffix: str
+    accounts: dict
+
+    def fqdn(self, host) -> str:
+        return f"{host.name.lower()}.{self.domain_suffix}"
+
+    def service_principals(self, host) -> set[str]:
+        # A domain computer answers host/ (pypsrp's default), HTTP/ (pywinrm; mapped to host/ by
+        # AD) and WSMAN/ (registered by WinRM).
+        return {f"{service}/{self.fqdn(host)}@{self.realm}".lower() for service in SERVICE_CLASSES}
+
+
+_kerberos: KerberosConfig | None = None
+
+
+def configure_kerberos(keytab: str, realm: str, domain_suffix: str | None = None,
+                       accounts: dict | None = None, replay_cache_dir: str | None = None) -> KerberosConfig:
+    """Make Kerberos available: MIT's acceptor reads its keys from ``KRB5_KTNAME``."""
+    global _kerberos
+    keytab = os.path.abspath(keytab)
+    if not os.path.isfile(keytab):
+        raise FileNotFoundError(f"keytab {keytab} does not exist")
+    realm = realm.upper()
+    os.environ["KRB5_KTNAME"] = f"FILE:{keytab}"
+    if replay_cache_dir and "KRB5RCACHENAME" not in os.environ:
+        # Keep the replay cache with the state, not in the machine-wide /var/tmp.
+        os.environ["KRB5RCACHENAME"] = f"file2:{os.path.join(replay_cache_dir, 'krb5.rcache')}"
+    if accounts is None:
+        accounts = {f"ansible@{realm}": "Administrator"}
+    _kerberos = KerberosConfig(keytab=keytab, realm=realm, domain_suffix=(domain_suffix or realm).lower(),
+                               accounts={principal.lower(): account for principal, account in accounts.items()})
+    return _kerberos
+
+
+def kerberos_config() -> KerberosConfig | None:
+    return _kerberos
+
+
+def accepted_service_principal(context) -> str | None:
+    """The SPN the client's ticket was for (``HTTP/host@REALM``), read from the GSSAPI context.
+
+    pyspnego has no public accessor for it; its Negotiate wrapper exposes the chosen mechanism's
+    context as ``_context`` and the GSSAPI proxy its ``gssapi.SecurityContext`` the same way."""
+    inner = context
+    for _ in range(3):
+        target = getattr(inner, "target_name", None)
+        if target is not None and not callable(target):
+            return str(target).rstrip("\x00")
+        inner = getattr(inner, "_context", None)
+        if inner is None:
+            return None
+    return None
 
 
 # -- HTTP message encryption (MS-WSMV 2.2.9.1) ------------------------------------------------------
@@ -277,6 +346,8 @@ class ConnectionAuth:
         return AuthOutcome(status=401, headers=challenge_headers(self.host))
 
     def _scheme_still_enabled(self) -> bool:
+        if self.principal is not None and self.principal.auth == "kerberos":
+            return _enabled(self.host, "kerberos")
         if self.scheme == "negotiate":
             return _enabled(self.host, "negotiate") or _enabled(self.host, "kerberos")
         return _enabled(self.host, self.scheme)
@@ -313,16 +384,22 @@ class ConnectionAuth:
         if not self.context.complete:
             return AuthOutcome(status=401, headers=reply_headers)
         mechanism = getattr(self.context, "negotiated_protocol", "ntlm") or "ntlm"
-        if mechanism == "ntlm" and not _enabled(self.host, "negotiate"):
-            # NTLM comes only through Negotiate; with Negotiate off only Kerberos is left.
-            self.reset()
-            return self.refuse()
-        local_user = split_local_user(self.host, self.context.client_principal or "")
-        account = canonical_account(self.host, local_user) if local_user else None
+        if mechanism == "kerberos":
+            account = self._kerberos_account()
+        else:
+            if not _enabled(self.host, "negotiate"):
+                # NTLM comes only through Negotiate; with Negotiate off only Kerberos is left.
+                self.reset()
+                return self.refuse()
+            local_user = split_local_user(self.host, self.context.client_principal or "")
+            account = canonical_account(self.host, local_user) if local_user else None
+            if account is None:
+                log.info("%s: NTLM user %r is not a local account", self.host.name, self.context.client_principal)
         if account is None:
-            log.info("%s: NTLM user %r is not a local account", self.host.name, self.context.client_principal)
             self.reset()
             return self.refuse()
+        log.info("%s: %s authenticated as %s with %s (%s header)", self.host.name,
+                 self.context.client_principal, account, mechanism, scheme)
         self.scheme = "negotiate"
         self.principal = Principal(
             user=account,
@@ -331,6 +408,29 @@ class ConnectionAuth:
             encrypted=self.transport == "https",
         )
         return AuthOutcome(principal=self.principal, headers=reply_headers, context=self.context)
+
+    def _kerberos_account(self) -> str | None:
+        """The local account a completed Kerberos handshake acts as, or None (then 401)."""
+        config = _kerberos
+        client = (self.context.client_principal or "").rstrip("\x00")
+        if config is None:
+            # No keytab: a workgroup computer cannot accept tickets (only reachable if the
+            # machine itself has a default keytab).
+            log.info("%s: Kerberos ticket from %s refused: no keytab configured", self.host.name, client)
+            return None
+        if not _enabled(self.host, "kerberos"):
+            log.info("%s: Kerberos ticket from %s refused: service Kerberos is off", self.host.name, client)
+            return None
+        service = accepted_service_principal(self.context)
+        if service is None or service.lower() not in config.service_principals(self.host):
+            # One keytab serves every simulated host; a real computer only has its own key.
+            log.info("%s: Kerberos ticket for %s refused: not this computer's SPN", self.host.name, service)
+            return None
+        mapped = config.accounts.get(client.lower())
+        account = canonical_account(self.host, mapped) if mapped else None
+        if account is None:
+            log.info("%s: Kerberos principal %s maps to no account", self.host.name, client)
+        return account
 
     def _new_acceptor(self):
         import spnego  # imported late: NTLM_USER_FILE must be set before the first acceptor

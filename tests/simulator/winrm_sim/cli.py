@@ -178,6 +178,9 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
             "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
             "wsman_winrm_sim_client_key_pem": pki.client_key_path,
         }
+        kerberos = authmod.kerberos_config()
+        if kerberos is not None:
+            host_vars["wsman_winrm_sim_fqdn"] = kerberos.fqdn(entry.host)
         groups.setdefault(f"sim_{spec['profile']}", {"hosts": {}})["hosts"][spec["name"]] = host_vars
     return {
         "all": {
@@ -192,6 +195,8 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
                         "wsman_winrm_sim_ca_issuer_thumbprint": pki.ca_thumbprint,
                         "wsman_winrm_sim_operator_password": accounts["operator"]["password"],
                         "wsman_winrm_sim_localadmin_password": accounts["localadmin"]["password"],
+                        **({"wsman_winrm_sim_realm": authmod.kerberos_config().realm}
+                           if authmod.kerberos_config() else {}),
                     },
                     "children": groups,
                 }
@@ -242,6 +247,14 @@ def serve(args) -> int:
         if unknown:
             print(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}", file=sys.stderr)
             return 2
+    if args.keytab:
+        try:
+            authmod.configure_kerberos(args.keytab, args.realm, args.domain_suffix,
+                                       _kerberos_accounts(args.kerberos_account, args.realm),
+                                       replay_cache_dir=state_dir)
+        except (OSError, ValueError) as exc:
+            print(f"--keytab: {exc}", file=sys.stderr)
+            return 2
     accounts = load_accounts(state_dir, args.password)
     specs = plan_fleet(state_dir, args.hosts, profiles, args.base_address)
     pki = PKI(state_dir)
@@ -274,6 +287,19 @@ def serve(args) -> int:
         pass
     server.stop()
     return 0
+
+
+def _kerberos_accounts(pairs: list[str] | None, realm: str) -> dict | None:
+    """``--kerberos-account PRINCIPAL=ACCOUNT`` options as a dict (None: the default mapping)."""
+    if not pairs:
+        return None
+    mapping = {}
+    for pair in pairs:
+        principal, sep, account = pair.partition("=")
+        if not sep or not principal or not account:
+            raise ValueError(f"--kerberos-account {pair!r}: expected PRINCIPAL=ACCOUNT")
+        mapping[principal if "@" in principal else f"{principal}@{realm.upper()}"] = account
+    return mapping
 
 
 def ls_state(args) -> int:
@@ -313,6 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--password", help="Administrator password (default: generated once, kept in the state dir)")
     p_serve.add_argument("--no-port-fallback", action="store_true",
                          help="fail a listener whose port cannot be bound instead of mapping it elsewhere")
+    p_serve.add_argument("--keytab", help="keytab with the hosts' HTTP/ and WSMAN/ <name>.<suffix> SPNs: "
+                         "enables Kerberos (otherwise hosts act as workgroup members)")
+    p_serve.add_argument("--realm", default="WSMAN.TEST", help="Kerberos realm of --keytab (default WSMAN.TEST)")
+    p_serve.add_argument("--domain-suffix", help="DNS suffix of the host names (default: the realm in lower case)")
+    p_serve.add_argument("--kerberos-account", action="append", metavar="PRINCIPAL=ACCOUNT",
+                         help="map a Kerberos client to a local account (repeatable; default "
+                              "ansible@<REALM>=Administrator, a domain admin)")
     p_serve.add_argument("--engine", choices=("real", "stub"), default="real", help=argparse.SUPPRESS)
     p_ls = sub.add_parser("ls-state", help="list the hosts of a state dir")
     p_ls.add_argument("--state-dir", required=True)

@@ -563,7 +563,11 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
             status, reply = 500, b""
         headers = [h for h in outcome.headers]
         if encrypted_request and reply:
-            protocol = authmod.SPNEGO_ENCRYPTED
+            # Answer in the framing the client used: HTTP-Kerberos-session-encrypted after an
+            # `Authorization: Kerberos` handshake, SPNEGO otherwise (pywinrm reads a reply in
+            # another framing as plain text).
+            protocol = (authmod.KERBEROS_ENCRYPTED if authmod.KERBEROS_ENCRYPTED.lower() in content_type
+                        else authmod.SPNEGO_ENCRYPTED)
             content_type_out, reply = authmod.wrap_body(outcome.context, reply, protocol)
             headers.append(("Content-Type", content_type_out))
         elif reply:
