@@ -78,24 +78,36 @@ def predicted_compatibility_listeners(snapshot: resources.ConfigSnapshot,
     return result
 
 
+# The predefined rule for port 80 (PowerShell-Docs: WINRM-HTTP-Compat-In-TCP, "Windows Remote
+# Management - Compatibility Mode (HTTP-In)"). Windows predefines no rule for port 443.
+COMPAT_FIREWALL_RULE = "WINRM-HTTP-Compat-In-TCP"
+SEED_000_FIREWALL = "When the compatibility listener is enabled, the firewall rule for port 80 will be enabled"
+
+
 def firewall_warnings(before: dict[str, bool], after: dict[str, bool], managed: list[str]) -> list[str]:
-    """Every run says it: the firewall rules follow the listeners, and clients on 80/443 need them."""
+    """Every run says it: the firewall rules go with the listeners, and clients on 80/443 need them."""
     warnings = []
     for option in managed or list(COMPATIBILITY):
         transport, _, port = COMPATIBILITY[option]
-        new_port = 5985 if transport == "HTTP" else 5986
-        if after[option] and not before[option]:
-            state = (f"The {transport} compatibility listener is turned on: Windows enables its firewall rule for "
-                     f"port {port} with it (seed 000: 'When the compatibility listener is enabled, the firewall rule "
-                     f"for port {port} will be enabled'), so WinRM answers on a web port.")
-        elif before[option] and not after[option]:
-            state = (f"The {transport} compatibility listener is turned off: its firewall rule for port {port} "
-                     "follows it.")
+        if transport == "HTTP":
+            rule = f"the Windows firewall rule for port 80 ({COMPAT_FIREWALL_RULE})"
+            if after[option] and not before[option]:
+                state = (f"The HTTP compatibility listener is turned on, and Windows enables {rule} with it "
+                         f"(seed 000: '{SEED_000_FIREWALL}'): WinRM now answers on the web port 80.")
+            elif before[option] and not after[option]:
+                state = (f"The HTTP compatibility listener is turned off; {rule}, which Windows enabled with it, is "
+                         "left as it is (Windows documents only the enabling): disable it with "
+                         "wsman.winrm.firewall_rule if nothing else needs port 80.")
+            else:
+                state = (f"The HTTP compatibility listener is {'on' if after[option] else 'off'}; {rule} follows it: "
+                         f"'{SEED_000_FIREWALL}'.")
         else:
-            state = (f"The {transport} compatibility listener is {'on' if after[option] else 'off'}; the Windows "
-                     f"firewall rule for port {port} follows it.")
+            state = (f"The HTTPS compatibility listener is {'on' if after[option] else 'off'}"
+                     f"{' (changed)' if before[option] != after[option] else ''}; Windows predefines no firewall "
+                     "rule for port 443, so it is reachable only where a rule of yours allows port 443.")
+        new_port = 5985 if transport == "HTTP" else 5986
         warnings.append(state + f" Clients still on port {port} (WinRM 1.1 clients, connection URIs without a "
-                                f"port) depend on it: move them to port {new_port} before turning it off.")
+                                f"port) depend on this listener: move them to port {new_port} before turning it off.")
     return warnings
 
 
@@ -114,8 +126,9 @@ class ActionModule(WSManAction):
         config_after = snapshot.config.updated(to_send)
         predicted = [item for item in snapshot.listeners if not item.is_compatibility]
         predicted += predicted_compatibility_listeners(snapshot, config_after)
+        cuts_own_connection = False
         if not refused_by_policy:  # a policy refusal comes first, from converge_config, with nothing sent
-            self._guard_listeners(session, snapshot, config_after, predicted, args, result)
+            cuts_own_connection = self._guard_listeners(session, snapshot, config_after, predicted, args, result)
 
         converged = self.converge_config(session, snapshot, desired, args, scope="service")
         warnings = result.pop("warnings", []) + converged.pop("warnings", [])
@@ -126,9 +139,11 @@ class ActionModule(WSManAction):
         before = view(snapshot.config)
         after = view(config_after)
         if converged["changed"] and not self._task.check_mode:
-            # Enumerate again: what Windows made is the answer, not the prediction.
-            listeners = [resources.Listener.from_xml(item) for item in session.enumerate(resources.LISTENER_URI)]
-            compatibility = [item for item in listeners if item.is_compatibility]
+            if cuts_own_connection:  # forced: the connection is gone, the prediction is all there is
+                compatibility = [item for item in predicted if item.is_compatibility]
+            else:  # Enumerate again: what Windows made is the answer, not the prediction
+                listeners = [resources.Listener.from_xml(item) for item in session.enumerate(resources.LISTENER_URI)]
+                compatibility = [item for item in listeners if item.is_compatibility]
             service_after = converged["after"]  # scope "service": what Windows answered the Put with
             after = {option: bool(service_after.get(path.split(".", 1)[1]))
                      for option, (_, path, _) in COMPATIBILITY.items()}
@@ -151,13 +166,15 @@ class ActionModule(WSManAction):
 
     def _guard_listeners(self, session, snapshot: resources.ConfigSnapshot, config_after: resources.WinRMConfig,
                          listeners_after: list[resources.Listener], args: dict[str, t.Any],
-                         result: dict[str, t.Any]) -> None:
-        """The shared guard over the predicted listeners, plus the compatibility port the task dials."""
+                         result: dict[str, t.Any]) -> bool:
+        """The shared guard over the predicted listeners, plus the compatibility port the task dials.
+        True when the change goes ahead although it cuts this connection (force)."""
         extra = compatibility_reasons(session.endpoint, snapshot.listeners, listeners_after)
         if not extra:
+            warned = len(result.get("warnings", []))
             self.guard_lockout(session, config_after, snapshot.listeners, listeners_after,
                                args.get("force", False), result)
-            return
+            return len(result.get("warnings", [])) > warned
         shared = lockout_reasons(session.endpoint, config_after, snapshot.listeners, listeners_after)
         reasons = extra + [reason for reason in shared if reason not in extra]
         if not args.get("force", False):
@@ -167,3 +184,4 @@ class ActionModule(WSManAction):
                 "compatibility listener off, or set force: true if you have another way back in.")
         result.setdefault("warnings", []).append(
             "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
+        return True
