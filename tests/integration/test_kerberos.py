@@ -298,3 +298,34 @@ def test_kerberos_scheme_uses_kerberos_session_encryption(kdc, fleet, host, monk
         assert client_context(wsman, fqdn).response_auth_header == "kerberos"
         wsman.get(CONFIG)
     assert "authenticated as Administrator with kerberos (Kerberos header)" in server_log(fleet)
+
+
+# -- the connection plugin ---------------------------------------------------------------------------
+
+def test_connection_plugin_opens_a_shell_over_kerberos(kdc, fleet, host, monkeypatch):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    conn = connection_loader.get("wsman.winrm.winrm", PlayContext(), None)
+    if conn is None:
+        pytest.skip("the wsman.winrm.winrm connection plugin does not load")
+    conn.set_options(var_options={
+        "inventory_hostname": "SIM-2022-01", "ansible_host": host["wsman_winrm_sim_fqdn"], "ansible_port": 5985,
+        "ansible_winrm_scheme": "http", "ansible_winrm_transport": "kerberos",
+        "ansible_user": kdc.user_principal, "ansible_password": kdc.password, "_extras": {},
+        # kinit runs with an empty environment unless told which variables to keep (as in
+        # ansible.builtin.winrm): it needs this realm's krb5.conf.
+        "ansible_winrm_kinit_env_vars": ["KRB5_CONFIG"],
+    })
+    # ansible.builtin.winrm's kinit points os.environ's KRB5CCNAME at its own cache: restore it after.
+    monkeypatch.setenv("KRB5CCNAME", os.environ["KRB5CCNAME"])
+    conn._connect()          # the plugin runs kinit itself (managed mode) into a private cache
+    try:
+        assert conn.shell_id
+        assert conn._wsman_endpoint.auth == "kerberos"
+        assert conn.protocol.transport.encryption is not None     # Kerberos message encryption over HTTP
+        rc, stdout, dummy = conn._winrm_exec("cmd.exe", ["/c", "echo", "kerberos"])
+        assert rc == 0 and stdout.strip() == b"kerberos"
+    finally:
+        conn.close()
+    assert conn.shell_id is None
