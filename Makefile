@@ -19,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
 all: test
 
-$(STAMP): requirements.txt tests/requirements.txt tests/simulator/pyproject.toml
+$(STAMP): requirements.txt tests/requirements.txt tests/simulator/pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check -r tests/requirements.txt
