@@ -15,7 +15,7 @@ import pytest
 from pypsrp.exceptions import AuthenticationError
 from pypsrp.wsman import WSMan
 
-from conftest import CONFIG, run_tasks, value_of
+from harness import CONFIG, run_tasks, value_of
 
 FLEET_PROFILES = "server2022"
 CERTMAPPING = CONFIG + "/service/certmapping"
