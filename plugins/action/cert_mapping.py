@@ -137,12 +137,10 @@ def lockout_reason(endpoint: t.Any, mapping: resources.CertMapping) -> str | Non
     """Why removing or disabling this mapping would cut this task's own connection, if it would."""
     if endpoint.auth != "certificate" or not mapping.get("enabled", True):
         return None
-    uri = mapping.get("uri") or ""
-    if uri.endswith("*"):
-        uri_hit = resources.CONFIG_URI.lower().startswith(uri[:-1].lower())
-    else:
-        uri_hit = resources.CONFIG_URI.lower() == uri.lower()
-    if not uri_hit:
+    pattern = (mapping.get("uri") or "").lower()
+    # The resources this module (and the modules after it) request: the mapping table, winrm/config.
+    in_use = (resources.CERTMAPPING_URI.lower(), resources.CONFIG_URI.lower())
+    if not any(uri.startswith(pattern[:-1]) if pattern.endswith("*") else uri == pattern for uri in in_use):
         return None
     names = certificate_names(endpoint.client_cert_pem)
     if names is None:

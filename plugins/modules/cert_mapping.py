@@ -13,9 +13,9 @@ version_added: 0.1.0
 description:
   - Creates, changes or removes one entry of C(winrm/config/service/certmapping), the table that
     maps a client certificate (its issuing CA and subject) to a local account, so that the client
-    can log on with certificate authentication. It sends the requests C(winrm create|set|delete
-    winrm/config/service/certmapping?URI=...+Subject=...+Issuer=...) sends; no PowerShell runs on
-    the host.
+    can log on with certificate authentication. It sends the same requests as C(winrm
+    create|set|delete winrm/config/service/certmapping?URI=...+Subject=...+Issuer=...); no
+    PowerShell runs on the host.
   - An entry is identified by O(uri), O(subject) and O(issuer); they cannot be changed in place
     (Windows refuses it); remove the entry and create another.
   - The keys and the password are checked against Windows' rules before anything is sent, with an
@@ -98,8 +98,9 @@ options:
     description:
       - Apply a change even though it would cut the connection this task uses.
       - Here that is certificate authentication. When this task itself authenticates with a client
-        certificate, deleting or disabling an entry that maps it (same subject, a URI covering
-        C(winrm/config)) is refused with an explanation, and nothing is sent, unless O(force=true).
+        certificate, deleting or disabling an entry that maps it (a subject the certificate carries,
+        a URI covering C(winrm/config) or the mapping table) is refused with an explanation, and
+        nothing is sent, unless O(force=true).
     type: bool
     default: false
 attributes:
