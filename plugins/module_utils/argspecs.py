@@ -231,3 +231,18 @@ COMPAT_LISTENER = dict(
         **CHANGE_OPTIONS,
     ),
 )
+
+# wsman.winrm.firewall_rule: Windows Firewall rules (MSFT_NetFirewallRule over CIM); None = unmanaged.
+FIREWALL_PROFILES = ("domain", "private", "public", "any")
+FIREWALL_RULE = dict(
+    argument_spec=dict(
+        name=dict(type="str"),
+        group=dict(type="str"),
+        enabled=dict(type="bool"),
+        profiles=dict(type="list", elements="str", choices=list(FIREWALL_PROFILES)),
+        remote_addresses=dict(type="list", elements="str"),
+        **CHANGE_OPTIONS,
+    ),
+    mutually_exclusive=[("name", "group")],
+    required_one_of=[("name", "group")],
+)

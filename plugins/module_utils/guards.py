@@ -90,3 +90,112 @@ def lockout_reasons(endpoint: t.Any, config_after: t.Any, listeners_before: t.Se
         reasons.append(f"the service {filter_name} would stop it listening on {endpoint.host}, "
                        "the address this task connects to")
     return reasons
+
+
+# ---- Windows Firewall ---------------------------------------------------------------------------
+
+FIREWALL_PROFILE_BITS = (("domain", 1), ("private", 2), ("public", 4))
+_LOCAL_SUBNET = ("localsubnet", "localsubnet4", "localsubnet6")
+
+
+def _same_subnet(controller: t.Any, host: str) -> bool:
+    """LocalSubnet seen from the host, estimated from the controller: both loopback, or the same
+    /24 (IPv4) or /64 (IPv6). The host's real prefix is unknown to the controller."""
+    try:
+        target = ipaddress.ip_address(host)
+    except ValueError:
+        return True  # a host name: cannot tell without DNS, count it as admitted
+    if controller.version != target.version:
+        return False
+    if controller.is_loopback and target.is_loopback:
+        return True
+    prefix = 24 if controller.version == 4 else 64
+    return ipaddress.ip_network(f"{controller}/{prefix}", strict=False) == \
+        ipaddress.ip_network(f"{target}/{prefix}", strict=False)
+
+
+def firewall_address_admits(remote_addresses: t.Iterable[str], controller: str | None, host: str) -> bool:
+    """Whether a rule's RemoteAddress list admits the controller's address (None = unknown: only Any does).
+
+    Tokens as Windows stores them: Any, keywords, addresses, ``a-b`` ranges, ``net/mask`` or
+    ``net/prefix``. Keywords other than LocalSubnet (DNS, DHCP, DefaultGateway...) name hosts the
+    controller cannot identify and do not count as admitting it.
+    """
+    tokens = [str(item).strip() for item in remote_addresses]
+    if any(token.lower() in ("any", "*") for token in tokens):
+        return True
+    if controller is None:
+        return False
+    address = ipaddress.ip_address(controller)
+    for token in tokens:
+        lowered = token.lower()
+        if lowered in _LOCAL_SUBNET:
+            if (lowered[-1:] not in "46" or int(lowered[-1]) == address.version) and _same_subnet(address, host):
+                return True
+            continue
+        try:
+            if "-" in token:
+                low, high = (ipaddress.ip_address(part.strip()) for part in token.split("-", 1))
+                if low.version == address.version and low <= address <= high:
+                    return True
+            elif "/" in token:
+                if address in ipaddress.ip_network(token, strict=False):
+                    return True
+            elif ipaddress.ip_address(token) == address:
+                return True
+        except (ValueError, TypeError):
+            continue  # a keyword or a form this check does not know
+    return False
+
+
+def _firewall_coverage(rules: t.Sequence[t.Mapping[str, t.Any]], relevant: set[str], controller: str | None,
+                       host: str) -> dict[str, list[str]]:
+    """Profile -> names of the enabled inbound allow rules that admit the controller there."""
+    coverage: dict[str, list[str]] = {name: [] for name, _bit in FIREWALL_PROFILE_BITS}
+    for rule in rules:
+        if rule["name"].lower() not in relevant or not rule.get("enabled"):
+            continue
+        if rule.get("direction", "inbound") != "inbound" or rule.get("action", "allow") != "allow":
+            continue
+        if not firewall_address_admits(rule.get("remote_addresses") or ["Any"], controller, host):
+            continue
+        profiles = rule.get("profiles") or ["any"]
+        for name, _bit in FIREWALL_PROFILE_BITS:
+            if "any" in profiles or name in profiles:
+                coverage[name].append(rule["name"])
+    return coverage
+
+
+def firewall_lockout_reasons(endpoint: t.Any, controller: str | None, rules_before: t.Sequence[t.Mapping[str, t.Any]],
+                             rules_after: t.Sequence[t.Mapping[str, t.Any]], host_address: str | None = None,
+                             listener_ports: t.Iterable[int] = ()) -> list[str]:
+    """Reasons a firewall change would stop admitting this task's connection (empty when it would not).
+
+    Rules are ``FirewallRule.to_dict()`` dicts (name, enabled, profiles, direction, action,
+    protocol, local_ports, remote_addresses). The rules in use are the TCP rules for the port the
+    task dials; when none names it (a NAT or port forward in between), the rules for the ports of
+    the host's enabled listeners of the task's transport (``listener_ports``), and failing those
+    every inbound TCP rule. The host's network profile is unknown from here, so a profile on which the controller
+    was admitted before and would not be after is a reason. ``controller`` is the controller's
+    source address toward the host (None = unknown), ``host_address`` the host's resolved address.
+    """
+    host = host_address or endpoint.host
+    port = str(endpoint.port)
+    tcp = [rule for rule in rules_before if (rule.get("protocol") or "").upper() in ("TCP", "ANY", "")]
+
+    def naming(ports: set[str]) -> set[str]:
+        return {rule["name"].lower() for rule in tcp
+                if ports & {str(p).lower() for p in rule.get("local_ports") or []} or
+                "any" in [str(p).lower() for p in rule.get("local_ports") or []]}
+
+    relevant = naming({port}) or naming({str(p) for p in listener_ports}) or {rule["name"].lower() for rule in tcp}
+    before = _firewall_coverage(rules_before, relevant, controller, host)
+    after = _firewall_coverage(rules_after, relevant, controller, host)
+    lost = [name for name, _bit in FIREWALL_PROFILE_BITS if before[name] and not after[name]]
+    if not lost:
+        return []
+    used = sorted({rule for name in lost for rule in before[name]})
+    who = controller or "this controller (address unknown)"
+    return [f"no enabled firewall rule would admit TCP port {endpoint.port} from {who} on the "
+            f"{', '.join(lost)} profile{'s' if len(lost) > 1 else ''} any more (rules in use: {', '.join(used)}); "
+            f"if the host's network is on that profile, this task's connection ({endpoint.url}) is cut"]
