@@ -16,10 +16,16 @@ from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resou
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
 
-# option -> (transport, setting path, Windows port); the ports are the WinRM 1.1 ones (seed 000).
+
+class Compatibility(t.NamedTuple):
+    transport: str
+    path: str  # the service setting, as a dotted path of the model
+    port: int  # the WinRM 1.1 port (seed 000)
+
+
 COMPATIBILITY = {
-    "http": ("HTTP", "service.enable_compatibility_http_listener", 80),
-    "https": ("HTTPS", "service.enable_compatibility_https_listener", 443),
+    "http": Compatibility("HTTP", "service.enable_compatibility_http_listener", 80),
+    "https": Compatibility("HTTPS", "service.enable_compatibility_https_listener", 443),
 }
 
 
@@ -56,8 +62,9 @@ def predicted_compatibility_listeners(snapshot: resources.ConfigSnapshot,
     existing = {(item.get("transport") or "").upper(): item for item in snapshot.listeners if item.is_compatibility}
     wildcard = next((item for item in snapshot.listeners if (item.get("address") or "") == "*"), None)
     result = []
-    for transport, path, port in COMPATIBILITY.values():
-        if not config_after.get(path):
+    for spec in COMPATIBILITY.values():
+        transport = spec.transport
+        if not config_after.get(spec.path):
             continue
         if transport in existing:
             result.append(existing[transport])
@@ -69,7 +76,7 @@ def predicted_compatibility_listeners(snapshot: resources.ConfigSnapshot,
                      and item.get("certificate_thumbprint")]
             thumbprint = (config_after.service.get("certificate_thumbprint")
                           or (https[0].get("certificate_thumbprint") if https else None))
-        listener = resources.Listener({"address": "*", "transport": transport, "port": port, "hostname": "",
+        listener = resources.Listener({"address": "*", "transport": transport, "port": spec.port, "hostname": "",
                                        "enabled": True, "url_prefix": "wsman"},
                                       source=resources.SOURCE_COMPATIBILITY)
         listener.values["certificate_thumbprint"] = thumbprint
@@ -88,7 +95,7 @@ def firewall_warnings(before: dict[str, bool], after: dict[str, bool], managed: 
     """Every run says it: the firewall rules go with the listeners, and clients on 80/443 need them."""
     warnings = []
     for option in managed or list(COMPATIBILITY):
-        transport, _, port = COMPATIBILITY[option]
+        transport, port = COMPATIBILITY[option].transport, COMPATIBILITY[option].port
         if transport == "HTTP":
             rule = f"the Windows firewall rule for port 80 ({COMPAT_FIREWALL_RULE})"
             if after[option] and not before[option]:
@@ -115,7 +122,7 @@ class ActionModule(WSManAction):
     argument_spec = argspecs.COMPAT_LISTENER["argument_spec"]
 
     def execute(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        desired = {path: args.get(option) for option, (_, path, _) in COMPATIBILITY.items()}
+        desired = {spec.path: args.get(option) for option, spec in COMPATIBILITY.items()}
         managed = [option for option in COMPATIBILITY if args.get(option) is not None]
         snapshot = resources.read_all(session, parts=("config", "listeners"))
         result: dict[str, t.Any] = {}
@@ -134,7 +141,7 @@ class ActionModule(WSManAction):
         warnings = result.pop("warnings", []) + converged.pop("warnings", [])
 
         def view(config: t.Any) -> dict[str, bool]:
-            return {option: bool(config.get(path)) for option, (_, path, _) in COMPATIBILITY.items()}
+            return {option: bool(config.get(spec.path)) for option, spec in COMPATIBILITY.items()}
 
         before = view(snapshot.config)
         after = view(config_after)
@@ -145,8 +152,8 @@ class ActionModule(WSManAction):
                 listeners = [resources.Listener.from_xml(item) for item in session.enumerate(resources.LISTENER_URI)]
                 compatibility = [item for item in listeners if item.is_compatibility]
             service_after = converged["after"]  # scope "service": what Windows answered the Put with
-            after = {option: bool(service_after.get(path.split(".", 1)[1]))
-                     for option, (_, path, _) in COMPATIBILITY.items()}
+            after = {option: bool(service_after.get(spec.path.split(".", 1)[1]))
+                     for option, spec in COMPATIBILITY.items()}
         else:
             compatibility = [item for item in predicted if item.is_compatibility]
         result.update(

@@ -183,8 +183,9 @@ def test_turning_off_the_listener_in_use_is_refused(fleet, tmp_path):
         pytest.skip(f"port 80 is served on {port} here: the task cannot be seen to dial the compatibility port")
     through_80 = {"vars": {"ansible_port": port}}
     off = compat(http=False)
-    (refused, checked) = [result for result in only_result(run_tasks(
-        fleet, [dict(off, **through_80), dict(off, **through_80)], limit=name, tmp_path=tmp_path / "refused"))]
+    (checked,) = only_result(run_tasks(fleet, [dict(off, **through_80)], limit=name, check=True,
+                                       tmp_path=tmp_path / "checked"))
+    (refused,) = only_result(run_tasks(fleet, [dict(off, **through_80)], limit=name, tmp_path=tmp_path / "refused"))
     for result in (refused, checked):
         assert result.get("failed")
         assert "lock this controller out" in result["msg"] and "compatibility listener on port 80" in result["msg"]
@@ -208,9 +209,8 @@ def test_upgraded_host_keeps_them_under_policy(fleet, tmp_path):
                                            "EnableCompatibilityHttpsListener": ("true", "GPO")}
     both_off = compat(http=False, https=False)
     (checked,) = only_result(run_tasks(fleet, [both_off], limit=name, check=True, tmp_path=tmp_path / "c"))
-    (refused, skipped) = only_result(run_tasks(fleet, [both_off, compat(http=False, https=False,
-                                                                         policy_controlled="skip")],
-                                               limit=name, tmp_path=tmp_path / "r"))
+    skip = compat(http=False, https=False, policy_controlled="skip")
+    (refused, skipped) = only_result(run_tasks(fleet, [both_off, skip], limit=name, tmp_path=tmp_path / "r"))
     for result in (checked, refused):
         assert result.get("failed")
         assert "HttpCompatibilityListener" in result["msg"] and "HttpsCompatibilityListener" in result["msg"]

@@ -10,7 +10,6 @@ import os
 import socket
 import time
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pypsrp.exceptions import WSManFaultError
@@ -184,7 +183,7 @@ def test_bad_input_is_refused_before_anything_is_sent(fleet, tmp_path):
         ({"transport": "http", "url_prefix": ""}, "url_prefix"),
         ({"transport": "ftp"}, "transport"),
     ]
-    results = only_result(run_tasks(fleet, [listener_task(**options) for options, _ in cases], limit=name,
+    results = only_result(run_tasks(fleet, [listener_task(**options) for options, _field in cases], limit=name,
                                     tmp_path=tmp_path))
     for (options, field), result in zip(cases, results):
         assert result.get("failed"), options
@@ -206,7 +205,7 @@ def test_https_listener_certificate_faults_leave_nothing(fleet, tmp_path):
         (dict(base, certificate_thumbprint=hv["wsman_winrm_sim_thumbprint"], hostname="other.example.com"),
          2150858985),                                                                       # CN != Hostname
     ]
-    results = only_result(run_tasks(fleet, [listener_task(**options) for options, _ in cases], limit=name,
+    results = only_result(run_tasks(fleet, [listener_task(**options) for options, _code in cases], limit=name,
                                     tmp_path=tmp_path))
     for (options, code), result in zip(cases, results):
         assert result.get("failed"), options
