@@ -77,7 +77,7 @@ class Fleet:
         with self.client(host_vars) as client:
             reply = client.get(resource if resource.startswith("http") else f"{CONFIG}/{resource}",
                                selector_set=selector_set)
-        return reply.find(".//{http://www.w3.org/2003/05/soap-envelope}Body")[0]
+        return reply[0]  # pypsrp returns the SOAP Body; its first child is the resource
 
 
 def value_of(element: ET.Element, name: str) -> str | None:
