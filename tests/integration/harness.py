@@ -18,7 +18,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
 
 from winrm_sim.cli import FleetProcess  # noqa: E402
 
-# Each fleet gets its own /24 of loopback addresses so fleets never compete for ports.
+# Each fleet gets its own /24 of loopback addresses so fleets never compete for ports, and each
+# pytest process its own second octet, so two runs at once (CI and a developer) do not collide.
+_SECOND_OCTET = 100 + os.getpid() % 100
 _SUBNETS = itertools.count(40)
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 
@@ -95,7 +97,7 @@ def fleet(request, tmp_path_factory):
     hosts = len(profiles.split(","))
     state_dir = tmp_path_factory.mktemp("fleet")
     process = FleetProcess(str(state_dir), hosts=hosts, profiles=profiles,
-                           base_address=f"127.0.{next(_SUBNETS)}.1").start()
+                           base_address=f"127.{_SECOND_OCTET}.{next(_SUBNETS)}.1").start()
     try:
         yield Fleet(process)
     finally:
