@@ -15,7 +15,7 @@ export LC_ALL := C.UTF-8
 export ANSIBLE_NOCOLOR := 1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: all venv system-deps collection demo test unit integration docs-test sanity lint changelog-lint clean
+.PHONY: all venv system-deps collection demo test unit integration molecule sanity lint clean
 
 all: test
 
@@ -59,12 +59,17 @@ integration: collection system-deps
 sanity: $(STAMP) system-deps
 	tests/sanity.sh
 
+# Every scenario under extensions/molecule, each against its own simulated hosts.
+molecule: collection
+	cd extensions && $(BIN)/molecule test --all
+
 lint: collection
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
 
 test: venv system-deps collection
 	$(PYTEST) tests/unit tests/integration -q
+	cd extensions && $(BIN)/molecule test --all
 	tests/sanity.sh
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
