@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from conftest import run_tasks
+from harness import run_tasks
 
 FLEET_PROFILES = "server2022,gpo"
 
