@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options and behaviour every wsman.winrm module that changes WinRM shares."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ options:
       - What to do with a wanted change to a setting that Group Policy controls (Windows marks it
         C(Source="GPO") and refuses to change it with fault 2150858890).
       - C(fail) fails the task, naming the setting and the policy value, before anything is sent.
-      - C(skip) leaves those settings as the policy sets them, reports them in RV(policy_skipped)
+      - C(skip) leaves those settings as the policy sets them, reports them in the C(policy_skipped) return value
         with a warning, and applies the rest.
       - To change such a setting, change the policy value with M(wsman.winrm.policy).
     type: str
@@ -35,7 +35,9 @@ attributes:
     support: full
     description: Shows the settings before and after the change.
   platform:
+    support: full
     platforms: windows
+    description: Manages the WinRM service of Windows hosts, over WS-Management from the controller.
 notes:
   - Runs on the controller (action plugin) and sends WS-Management requests to the host, the same
     requests C(winrm set) and C(winrm create) send; no PowerShell runs on the host.

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/auth.py; it runs on the controller.
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ description:
   - Turning Basic, Digest (client) or CredSSP on, or setting O(cbt_hardening_level=none), succeeds
     with a warning that names the security control it breaks (STIG/CIS).
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   scope:
     description:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/cert_mapping.py; it runs on the controller.
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ description:
   - No Group Policy value controls CertMapping entries, so O(policy_controlled) has no effect here;
     it is accepted like in every module that changes WinRM.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 extends_documentation_fragment:
   - wsman.winrm.change
 options:
@@ -86,9 +86,9 @@ options:
   update_password:
     description:
       - V(on_create) sends O(password) only when the entry is created, or with a new O(username).
-        A rerun then reports RV(changed=false), but a changed account password is not detected.
+        A rerun then reports C(changed=false), but a changed account password is not detected.
       - V(always) sends O(password) on every run where the entry exists. Windows cannot tell
-        whether it differs from the stored one, so such a run always reports RV(changed=true) and
+        whether it differs from the stored one, so such a run always reports C(changed=true) and
         RV(password_updated=true) (also in check mode); the module does not claim "no change" when
         it cannot know.
     type: str

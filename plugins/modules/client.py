@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/client.py; it runs on the controller.
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ description:
   - Settings that Group Policy controls (Windows marks them C(Source="GPO"), e.g. TrustedHosts set
     by the policy "Trusted Hosts") are never written; see O(policy_controlled).
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   allow_unencrypted:
     description:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/compat_listener.py; it runs on the controller.
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ description:
     when the listener is turned off; it predefines no rule for port 443. Clients still on ports
     80/443 (WinRM 1.1 clients, connection URIs without a port) depend on these listeners.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   http:
     description:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/firewall_rule.py; it runs on the controller.
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ description:
     task naming the rule; V(skip) leaves those rules, lists them in RV(policy_skipped) and changes
     the others.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   name:
     description:

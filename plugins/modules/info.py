@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/info.py; it runs on the controller.
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ description:
     C(ansible.builtin.psrp) or this collection's C(wsman.winrm.winrm)); see the collection's
     endpoint resolution document for the rules.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   gather:
     description:
@@ -46,8 +46,11 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Read-only; there is nothing to show a difference of.
   platform:
+    support: full
     platforms: windows
+    description: Reads the WinRM configuration of Windows hosts, over WS-Management from the controller.
 notes:
   - Runs on the controller (action plugin). Ansible's own connection to the host is not opened,
     so the task works on hosts where PowerShell remoting is broken or not wanted.

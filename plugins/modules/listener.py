@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/listener.py; it runs on the controller.
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ description:
   - Deleting or disabling the listener the task connects through, or moving it to another port
     or URL prefix, is refused unless O(force=true).
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   address:
     description:

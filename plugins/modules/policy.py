@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/policy.py; it runs on the controller.
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ description:
   - O(policy_controlled) has no effect here (this module writes the policy values themselves); it
     is accepted like in every module that changes WinRM.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 extends_documentation_fragment:
   - wsman.winrm.change
 options:

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # The implementation is the action plugin plugins/action/service.py; it runs on the controller.
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ description:
     O(allow_unencrypted=false) while the task runs Basic over HTTP, O(allow_remote_access=false),
     or an IP filter that excludes the address the task connects to.
 author:
-  - wsman.winrm contributors
+  - wsman.winrm contributors (@wsman)
 options:
   allow_unencrypted:
     description:
