@@ -13,8 +13,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
-from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
-from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 
 class Compatibility(t.NamedTuple):
@@ -27,31 +26,6 @@ COMPATIBILITY = {
     "http": Compatibility("HTTP", "service.enable_compatibility_http_listener", 80),
     "https": Compatibility("HTTPS", "service.enable_compatibility_https_listener", 443),
 }
-
-
-def _serves(endpoint: t.Any, listener: t.Any) -> bool:
-    """The listener answers the URL this task dials: transport, port and URL prefix."""
-    return ((listener.get("transport") or "").upper() == endpoint.scheme.upper()
-            and listener.get("enabled", True) is not False
-            and listener.get("port") == endpoint.port
-            and (listener.get("url_prefix") or "wsman").strip("/").lower() == endpoint.path.strip("/").lower())
-
-
-def compatibility_reasons(endpoint: t.Any, listeners_before: t.Sequence[t.Any],
-                          listeners_after: t.Sequence[t.Any]) -> list[str]:
-    """The task dials port 80/443 and only a compatibility listener answers there, which goes.
-
-    The shared guard looks for any listener of the transport left, so a 5985 listener would hide
-    that a task on port 80 loses its way in; this checks the port the task dials.
-    """
-    in_use = [item for item in listeners_before if _serves(endpoint, item)]
-    if not any(item.is_compatibility for item in in_use):
-        return []
-    if any(_serves(endpoint, item) for item in listeners_after):
-        return []
-    transport = endpoint.scheme.upper()
-    return [f"this task connects through the {transport} compatibility listener on port {endpoint.port} "
-            f"({endpoint.url}), which turning it off removes"]
 
 
 def predicted_compatibility_listeners(snapshot: resources.ConfigSnapshot,
@@ -174,21 +148,9 @@ class ActionModule(WSManAction):
     def _guard_listeners(self, session, snapshot: resources.ConfigSnapshot, config_after: resources.WinRMConfig,
                          listeners_after: list[resources.Listener], args: dict[str, t.Any],
                          result: dict[str, t.Any]) -> bool:
-        """The shared guard over the predicted listeners, plus the compatibility port the task dials.
-        True when the change goes ahead although it cuts this connection (force)."""
-        extra = compatibility_reasons(session.endpoint, snapshot.listeners, listeners_after)
-        if not extra:
-            warned = len(result.get("warnings", []))
-            self.guard_lockout(session, config_after, snapshot.listeners, listeners_after,
-                               args.get("force", False), result)
-            return len(result.get("warnings", [])) > warned
-        shared = lockout_reasons(session.endpoint, config_after, snapshot.listeners, listeners_after)
-        reasons = extra + [reason for reason in shared if reason not in extra]
-        if not args.get("force", False):
-            raise ChangeRefused(
-                "Refusing a change that would lock this controller out: " + "; ".join(reasons)
-                + ". Connect through the 5985/5986 listeners (wsman.winrm.listener creates them) before turning the "
-                "compatibility listener off, or set force: true if you have another way back in.")
-        result.setdefault("warnings", []).append(
-            "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
-        return True
+        """The shared anti-lockout guard over the predicted listeners (it sees a task dialling port
+        80/443 through the compatibility listener). True when the change goes ahead although it
+        cuts this connection (force)."""
+        warned = len(result.get("warnings", []))
+        self.guard_lockout(session, config_after, snapshot.listeners, listeners_after, args.get("force", False), result)
+        return len(result.get("warnings", [])) > warned

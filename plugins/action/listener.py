@@ -18,7 +18,6 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
-from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
 
 # Seed 000: the compatibility listeners are on the WinRM 1.1 ports.
@@ -143,60 +142,6 @@ def predicted_new_listener(snapshot: resources.ConfigSnapshot, wanted: dict[str,
     return listener
 
 
-# ---- anti-lockout ----------------------------------------------------------------------------------
-
-def _covers(address: str, host: str) -> bool:
-    """Whether a listener address takes connections to ``host`` (names and MACs: assume it does)."""
-    if (address or "*") == "*" or not address.upper().startswith("IP:"):
-        return True
-    try:
-        return ipaddress.ip_address(address[3:].strip("[]")) == ipaddress.ip_address(host)
-    except ValueError:
-        return True
-
-
-def serves(endpoint: t.Any, listener: t.Any) -> bool:
-    """The listener answers the URL this task uses: transport, port, URL prefix and address."""
-    return ((listener.get("transport") or "").upper() == endpoint.scheme.upper()
-            and listener.get("enabled", True) is not False
-            and listener.get("port") == endpoint.port
-            and (listener.get("url_prefix") or "wsman").strip("/").lower() == endpoint.path.strip("/").lower()
-            and _covers(listener.get("address") or "*", endpoint.host))
-
-
-def own_listener_reasons(endpoint: t.Any, target: resources.Listener, after: resources.Listener | None,
-                         listeners_before: t.Sequence[t.Any], listeners_after: t.Sequence[t.Any]) -> list[str]:
-    """Why changing ``target`` into ``after`` (None: deleting it) cuts this task's connection.
-
-    The shared guard only sees a cut when no listener of the transport is left at all; this one
-    also sees the listener in use being moved to another port or URL prefix, or deleted while an
-    unrelated listener of the same transport stays. When no listener has the port the task dials
-    (a NAT or port forward), the listener is in use when it is the only enabled one of its transport.
-    """
-    if after is None:
-        what = "delete it"
-    elif after.get("enabled") is False and target.get("enabled") is not False:
-        what = "disable it"
-    elif after.get("port") != target.get("port"):
-        what = f"move it to port {after.get('port')}"
-    elif (after.get("url_prefix") or "").lower() != (target.get("url_prefix") or "").lower():
-        what = f"change its URL prefix to {after.get('url_prefix')!r}"
-    else:
-        return []
-    in_use = [item for item in listeners_before if serves(endpoint, item)]
-    if in_use:
-        if target not in in_use or any(serves(endpoint, item) for item in listeners_after):
-            return []
-    else:
-        same_transport = [item for item in listeners_before
-                          if (item.get("transport") or "").upper() == endpoint.scheme.upper()
-                          and item.get("enabled", True) is not False]
-        if same_transport != [target]:
-            return []
-    return [f"this task connects through the listener {describe(target.get('address'), target.get('transport'))} "
-            f"on port {target.get('port')} ({endpoint.url}), and the change would {what}"]
-
-
 # ---- the module --------------------------------------------------------------------------------------
 
 class ActionModule(WSManAction):
@@ -266,23 +211,11 @@ class ActionModule(WSManAction):
 
     def _guard(self, session, snapshot: resources.ConfigSnapshot, target: resources.Listener,
                after: resources.Listener | None, args: dict[str, t.Any], result: dict[str, t.Any]) -> None:
-        """The shared guard over the predicted listeners, plus the listener-in-use rules."""
+        """The shared anti-lockout guard over the listeners as the change would leave them."""
         listeners_after = [after if item is target else item for item in snapshot.listeners]
         listeners_after = [item for item in listeners_after if item is not None]
-        extra = own_listener_reasons(session.endpoint, target, after, snapshot.listeners, listeners_after)
-        if not extra:
-            self.guard_lockout(session, snapshot.config, snapshot.listeners, listeners_after,
-                               args.get("force", False), result)
-            return
-        shared = lockout_reasons(session.endpoint, snapshot.config, snapshot.listeners, listeners_after)
-        reasons = extra + [reason for reason in shared if reason not in extra]
-        if not args.get("force", False):
-            raise ChangeRefused(
-                "Refusing a change that would lock this controller out: " + "; ".join(reasons)
-                + ". Create or enable another listener and connect through it first (the roles order it for "
-                "you), or set force: true if you have another way back in.")
-        result.setdefault("warnings", []).append(
-            "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
+        self.guard_lockout(session, snapshot.config, snapshot.listeners, listeners_after,
+                           args.get("force", False), result)
 
     def _report(self, result: dict[str, t.Any], wanted: dict[str, t.Any], before: resources.Listener | None,
                 after: resources.Listener | None, changes: list[str]) -> dict[str, t.Any]:

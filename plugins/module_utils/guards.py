@@ -24,17 +24,70 @@ SERVICE_AUTH_FOR_CLIENT = {
 }
 
 
-def _listeners_serving(endpoint: t.Any, listeners: t.Iterable[t.Any]) -> list[t.Any]:
-    """Enabled listeners of the endpoint's transport, narrowed to its port when one matches.
+def _covers(address: str, host: str) -> bool:
+    """Whether a listener address takes connections to ``host`` (names and MACs: assume it does)."""
+    if (address or "*") == "*" or not address.upper().startswith("IP:"):
+        return True
+    try:
+        return ipaddress.ip_address(address[3:].strip("[]")) == ipaddress.ip_address(host)
+    except ValueError:
+        return True
 
-    A NAT, a proxy or a port forward can put the listener on another port than the one the
-    controller dials; then every enabled listener of the transport counts as possibly in use.
+
+def serves(endpoint: t.Any, listener: t.Any) -> bool:
+    """The listener answers the URL this task dials: transport, port, URL prefix and address."""
+    return ((listener.get("transport") or "").upper() == endpoint.scheme.upper()
+            and listener.get("enabled", True) is not False
+            and listener.get("port") == endpoint.port
+            and (listener.get("url_prefix") or "wsman").strip("/").lower() == endpoint.path.strip("/").lower()
+            and _covers(listener.get("address") or "*", endpoint.host))
+
+
+def _same_transport(endpoint: t.Any, listeners: t.Iterable[t.Any]) -> list[t.Any]:
+    return [item for item in listeners
+            if (item.get("transport") or "").upper() == endpoint.scheme.upper() and item.get("enabled", True) is not False]
+
+
+def _describe(listener: t.Any) -> str:
+    kind = "compatibility listener" if getattr(listener, "source", "") == "Compatibility" else "listener"
+    return f"the {kind} {listener.get('address') or '*'}/{(listener.get('transport') or '').upper()} " \
+           f"on port {listener.get('port')}"
+
+
+def _what_happens(listener: t.Any, listeners_after: t.Sequence[t.Any]) -> str:
+    """What the change does to a listener: matched after the change by address, transport and source."""
+    key = ((listener.get("address") or "*").lower(), (listener.get("transport") or "").upper(),
+           getattr(listener, "source", ""))
+    for item in listeners_after:
+        if ((item.get("address") or "*").lower(), (item.get("transport") or "").upper(),
+                getattr(item, "source", "")) == key:
+            if item.get("enabled", True) is False:
+                return "disable it"
+            if item.get("port") != listener.get("port"):
+                return f"move it to port {item.get('port')}"
+            return f"change its URL prefix to {item.get('url_prefix')!r}"
+    return "remove it"
+
+
+def listener_reasons(endpoint: t.Any, listeners_before: t.Sequence[t.Any],
+                     listeners_after: t.Sequence[t.Any]) -> list[str]:
+    """Why the listeners after the change would no longer answer this task's URL.
+
+    The listener in use is the one answering the exact URL the task dials (transport, port, URL
+    prefix, address); another listener of the same transport elsewhere is no way back in. When no
+    listener has the port the task dials (a NAT, proxy or port forward), every enabled listener of
+    the transport may be the one in use, so the change is refused only when none would be left.
     """
-    transport = endpoint.scheme.upper()
-    enabled = [item for item in listeners
-               if (item.get("transport") or "").upper() == transport and item.get("enabled", True)]
-    on_port = [item for item in enabled if item.get("port") == endpoint.port]
-    return on_port or enabled
+    in_use = [item for item in listeners_before if serves(endpoint, item)]
+    if in_use:
+        if any(serves(endpoint, item) for item in listeners_after):
+            return []
+        return [f"this task connects through {_describe(item)} ({endpoint.url}), and the change would "
+                f"{_what_happens(item, listeners_after)}" for item in in_use]
+    if _same_transport(endpoint, listeners_before) and not _same_transport(endpoint, listeners_after):
+        return [f"no enabled {endpoint.scheme.upper()} listener would be left, and this task connects over "
+                f"{endpoint.scheme.upper()} ({endpoint.url}, through a port mapping)"]
+    return []
 
 
 def _address_allowed(filter_text: str | None, host: str) -> bool:
@@ -50,7 +103,7 @@ def _address_allowed(filter_text: str | None, host: str) -> bool:
     if not text:
         return False
     for part in text.split(","):
-        low, _, high = part.strip().partition("-")
+        low, _sep, high = part.strip().partition("-")
         try:
             first = ipaddress.ip_address(low.strip())
             last = ipaddress.ip_address(high.strip()) if high else first
@@ -70,11 +123,7 @@ def lockout_reasons(endpoint: t.Any, config_after: t.Any, listeners_before: t.Se
     """
     reasons: list[str] = []
     service = config_after.service
-    in_use_before = _listeners_serving(endpoint, listeners_before)
-    if in_use_before and not _listeners_serving(endpoint, listeners_after):
-        reasons.append(
-            f"no enabled {endpoint.scheme.upper()} listener would be left for port {endpoint.port}, "
-            f"the listener this task connects through ({endpoint.url})")
+    reasons.extend(listener_reasons(endpoint, listeners_before, listeners_after))
     switches = SERVICE_AUTH_FOR_CLIENT.get(endpoint.auth, ())
     if switches and not any(service.get("auth." + name) for name in switches):
         reasons.append(

@@ -188,7 +188,7 @@ def test_turning_off_the_listener_in_use_is_refused(fleet, tmp_path):
     (refused,) = only_result(run_tasks(fleet, [dict(off, **through_80)], limit=name, tmp_path=tmp_path / "refused"))
     for result in (refused, checked):
         assert result.get("failed")
-        assert "lock this controller out" in result["msg"] and "compatibility listener on port 80" in result["msg"]
+        assert "lock this controller out" in result["msg"] and "compatibility listener */HTTP on port 80" in result["msg"]
     assert service_settings(fleet, hv)["EnableCompatibilityHttpListener"] == ("true", "")
     assert answers(fleet, name, 80)
 

@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.wsman.winrm.plugins.action import compat_listener as compat
 from ansible_collections.wsman.winrm.plugins.action import listener as lst
+from ansible_collections.wsman.winrm.plugins.module_utils import guards
 from ansible_collections.wsman.winrm.plugins.module_utils import resources as r
 
 THUMBPRINT = "2859DC05C11F11F73EA7A83218CEAC787AF33245"
@@ -108,45 +109,45 @@ def test_a_new_listener_takes_windows_defaults():
     assert same_address.get("listening_on") == ["192.0.2.10", "127.0.0.1"]
 
 
-# ---- the listener in use -----------------------------------------------------------------------
+# ---- the listener in use (the shared guard, plugins/module_utils/guards.py) -----------------------
 
 def test_changes_that_cut_the_listener_in_use():
     in_use, other = listener(), listener(address="IP:192.0.2.20", port=8085)
     before = [in_use, other]
     endpoint = FakeEndpoint()
-    for change in ({"enabled": False}, {"port": 5990}, {"url_prefix": "other"}):
-        after_item = in_use.updated(change)
-        reasons = lst.own_listener_reasons(endpoint, in_use, after_item, before, [after_item, other])
-        assert reasons and "connects through" in reasons[0]
-    assert lst.own_listener_reasons(endpoint, in_use, None, before, [other])  # another HTTP listener is no way in
-    assert not lst.own_listener_reasons(endpoint, other, None, before, [in_use])
-    assert not lst.own_listener_reasons(endpoint, in_use, in_use.updated({"hostname": "x"}), before, before)
+    for change, words in (({"enabled": False}, "disable it"), ({"port": 5990}, "move it to port 5990"),
+                          ({"url_prefix": "other"}, "URL prefix")):
+        reasons = guards.listener_reasons(endpoint, before, [in_use.updated(change), other])
+        assert reasons and "connects through" in reasons[0] and words in reasons[0]
+    assert "remove it" in guards.listener_reasons(endpoint, before, [other])[0]  # another HTTP listener is no way in
+    assert not guards.listener_reasons(endpoint, before, [in_use])
+    assert not guards.listener_reasons(endpoint, before, [in_use.updated({"hostname": "x"}), other])
 
 
 def test_an_unknown_port_mapping_protects_the_only_listener_of_the_transport():
     only = listener()
     nat = FakeEndpoint(port=15985)
-    assert lst.own_listener_reasons(nat, only, only.updated({"port": 5990}), [only], [only.updated({"port": 5990})])
+    assert guards.listener_reasons(nat, [only], [only.updated({"enabled": False})])
+    assert guards.listener_reasons(nat, [only], [])
     second = listener(address="IP:192.0.2.20", port=8085)
-    assert not lst.own_listener_reasons(nat, only, only.updated({"port": 5990}), [only, second],
-                                        [only.updated({"port": 5990}), second])
+    assert not guards.listener_reasons(nat, [only, second], [only.updated({"port": 5990}), second])
 
 
 def test_a_listener_on_another_address_is_not_the_one_in_use():
     elsewhere = listener(address="IP:192.0.2.99")
-    assert not lst.serves(FakeEndpoint(), elsewhere)
-    assert lst.serves(FakeEndpoint(), listener(address="IP:192.0.2.10"))
+    assert not guards.serves(FakeEndpoint(), elsewhere)
+    assert guards.serves(FakeEndpoint(), listener(address="IP:192.0.2.10"))
 
 
 # ---- compatibility listeners -------------------------------------------------------------------
 
 def test_turning_off_the_compatibility_listener_the_task_dials():
     real, legacy = listener(), listener(port=80, source=r.SOURCE_COMPATIBILITY)
-    reasons = compat.compatibility_reasons(FakeEndpoint(port=80), [real, legacy], [real])
-    assert reasons and "compatibility listener on port 80" in reasons[0]
-    assert not compat.compatibility_reasons(FakeEndpoint(), [real, legacy], [real])
+    reasons = guards.listener_reasons(FakeEndpoint(port=80), [real, legacy], [real])
+    assert reasons and "compatibility listener */HTTP on port 80" in reasons[0]
+    assert not guards.listener_reasons(FakeEndpoint(), [real, legacy], [real])
     mine_on_80 = listener(address="IP:192.0.2.10", port=80)
-    assert not compat.compatibility_reasons(FakeEndpoint(port=80), [real, legacy, mine_on_80], [real, mine_on_80])
+    assert not guards.listener_reasons(FakeEndpoint(port=80), [real, legacy, mine_on_80], [real, mine_on_80])
 
 
 def test_predicted_compatibility_listeners():
