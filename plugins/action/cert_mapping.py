@@ -103,7 +103,8 @@ def certificate_names(cert_path: str | None) -> list[str] | None:
         with open(cert_path, "rb") as handle:
             data = handle.read()
         cert = x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
-    except Exception:  # pylint: disable=broad-except - unreadable means "assume it may match"
+    # An unreadable certificate means "assume it may match".
+    except Exception:  # pylint: disable=broad-except
         return None
     names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     try:

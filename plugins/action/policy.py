@@ -226,7 +226,7 @@ def effective_settings(values: t.Mapping[tuple[str, str], t.Any]) -> dict[str, t
 def diff_view(writes: t.Sequence[Write], values: t.Mapping[tuple[str, str], t.Any]) -> dict[str, t.Any]:
     """Full registry path -> value (None = Not Configured) of every value the task touches."""
     return {"%s\\%s" % (setting.path, setting.name): values.get((setting.key, setting.name))
-            for setting, _ in writes}
+            for setting, _value in writes}
 
 
 class ActionModule(WSManAction):
@@ -255,14 +255,14 @@ class ActionModule(WSManAction):
             else:
                 after_values[(setting.key, setting.name)] = data
 
-        if any(data is not None for _, data in to_send):
+        if any(data is not None for _setting, data in to_send):
             self._guard(session, before.values, after_values, args["force"], result)
         if to_send and not self._task.check_mode:
             self._apply(session, to_send, before.values)
 
         after = resources.PolicyValues(after_values)
         result.update(changed=bool(to_send), before=before.to_list(), policy=after.to_list(),
-                      changes=["%s\\%s" % (s.path, s.name) for s, _ in to_send])
+                      changes=["%s\\%s" % (s.path, s.name) for s, _data in to_send])
         if self._task.diff:
             result["diff"] = {"before": diff_view(writes, before.values), "after": diff_view(writes, after_values),
                               "before_header": "WinRM policy values", "after_header": "WinRM policy values"}
@@ -270,7 +270,7 @@ class ActionModule(WSManAction):
 
     @staticmethod
     def _option_of(named, setting: resources.PolicySetting) -> argspecs.PolicyOption:
-        return next(option for option, _ in named if setting in option.settings)
+        return next(option for option, _value in named if setting in option.settings)
 
     def _refuse_remote_management_cuts(self, named, to_send: t.Sequence[Write], force: bool,
                                        result: dict[str, t.Any]) -> None:

@@ -321,7 +321,7 @@ def read_setting(info: t.Mapping[str, t.Any], path: str) -> tuple[t.Any, str]:
     if path.startswith("policy:"):
         if not isinstance(info.get("policy"), list):
             return MISSING, "not gathered"
-        key, _, name = path[len("policy:"):].rpartition("\\")
+        key, _sep, name = path[len("policy:"):].rpartition("\\")
         full_key = _POLICY_KEYS[key.lower()].lower()
         for item in info["policy"]:
             if str(item.get("path", "")).lower() == full_key and str(item.get("name", "")).lower() == name.lower():
@@ -409,7 +409,7 @@ def _rule_all_equal(control: Control, info: t.Mapping[str, t.Any], profile: str,
 
 
 def _enabled_listeners(info: t.Mapping[str, t.Any]) -> list[t.Mapping[str, t.Any]] | None:
-    listeners, _ = read_setting(info, "listeners")
+    listeners, _source = read_setting(info, "listeners")
     if listeners is MISSING:
         return None
     return [l for l in listeners if l.get("enabled", True) is not False]
@@ -441,7 +441,7 @@ def _rule_listener_absent(control: Control, info: t.Mapping[str, t.Any], profile
 
 
 def _rule_cbt(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
-    level, _ = read_setting(info, control.settings[0])
+    level, _source = read_setting(info, control.settings[0])
     if level is MISSING:
         return UNKNOWN, None, "the configuration was not gathered"
     if profile == "domain_kerberos":
@@ -456,7 +456,7 @@ def _rule_cbt(control: Control, info: t.Mapping[str, t.Any], profile: str, optio
 
 
 def _rule_not_wildcard(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
-    hosts, _ = read_setting(info, control.settings[0])
+    hosts, _source = read_setting(info, control.settings[0])
     if hosts is MISSING:
         return UNKNOWN, None, "the configuration was not gathered"
     hosts = hosts.split(",") if isinstance(hosts, str) else list(hosts or [])
@@ -483,7 +483,7 @@ def sddl_allowed_trustees(sddl: str) -> list[str]:
 
 
 def _rule_sddl(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
-    sddl, _ = read_setting(info, control.settings[0])
+    sddl, _source = read_setting(info, control.settings[0])
     if sddl is MISSING:
         return UNKNOWN, None, "the configuration was not gathered"
     allowed = _ADMINISTRATORS | {str(s).upper() for s in options.get("allowed_sddl_trustees") or ()}

@@ -479,8 +479,8 @@ def resolve(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = None
 
     scheme, host, port, path = _resolve_address(reader, decisions)
     address = _ip_address(host)
-    username, _ = reader.get("user")
-    password, _ = reader.get("password")
+    username, _source = reader.get("user")
+    password, _source = reader.get("password")
     username = None if username is None else str(username)
     password = None if password is None else str(password)
 
@@ -506,7 +506,7 @@ def resolve(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = None
 
     proxy, proxy_username, proxy_password = _resolve_proxy(reader, decisions, scheme, host, auth, environ)
 
-    connection_timeout, _ = reader.integer("connection_timeout", DEFAULTS["connection_timeout"])
+    connection_timeout, _source = reader.integer("connection_timeout", DEFAULTS["connection_timeout"])
     read_timeout, read_name = reader.integer("read_timeout", DEFAULTS["read_timeout"])
     operation_timeout, operation_name = reader.integer("operation_timeout", DEFAULTS["operation_timeout"])
     if read_timeout <= operation_timeout:
@@ -537,7 +537,7 @@ def _explicit_scheme(reader: _Reader) -> t.Tuple[t.Optional[str], t.Optional[str
         scheme = str(value).strip().lower()
         if scheme not in ("http", "https"):
             raise EndpointError("%s must be http or https, got %r" % (name, value))
-    use_ssl_value, _ = reader.get("use_ssl")
+    use_ssl_value, _source = reader.get("use_ssl")
     if use_ssl_value is not None:
         use_ssl, ssl_name = reader.boolean("use_ssl")
         from_ssl = "https" if use_ssl else "http"
@@ -690,7 +690,7 @@ def _resolve_auth(reader: _Reader, decisions: t.List[str], host: str, address: t
             raise EndpointError("%s=%r names no supported auth; use one of basic, ntlm, negotiate, kerberos, "
                                 "credssp, certificate" % (name, value))
         auth = AUTH_ALIASES[supported[0]]
-        skipped = [item for item in requested[:requested.index(supported[0])]]
+        skipped = list(requested[:requested.index(supported[0])])
         decisions.append("auth %s: first supported of %s%s" % (
             auth, name, " (skipped unsupported %s)" % ", ".join(skipped) if skipped else ""))
     elif has_client_cert and not username:
@@ -819,7 +819,7 @@ def _resolve_proxy(reader: _Reader, decisions: t.List[str], scheme: str, host: s
                    ) -> t.Tuple[t.Optional[str], t.Optional[str], t.Optional[str]]:
     proxy_value, proxy_name = reader.get("proxy")
     proxy_user, user_name = reader.get("proxy_username")
-    proxy_password, _ = reader.get("proxy_password")
+    proxy_password, _source = reader.get("proxy_password")
     embedded_user = embedded_password = None
     proxy = None
     source = None

@@ -173,7 +173,7 @@ class Resource:
     @classmethod
     def field(cls, path: str) -> Field:
         """The field at a dotted option path (``auth.basic``); KeyError names the unknown option."""
-        head, _, rest = path.partition(".")
+        head, _sep, rest = path.partition(".")
         for member in cls.MEMBERS:
             if member.option == head:
                 if isinstance(member, Section):
@@ -197,7 +197,7 @@ class Resource:
     # ---- values ---------------------------------------------------------------------------
 
     def get(self, path: str, default: t.Any = None) -> t.Any:
-        head, _, rest = path.partition(".")
+        head, _sep, rest = path.partition(".")
         if rest:
             return self.sections[head].get(rest, default)
         self.field(head)
@@ -207,7 +207,7 @@ class Resource:
     __getitem__ = get
 
     def set(self, path: str, value: t.Any) -> None:
-        head, _, rest = path.partition(".")
+        head, _sep, rest = path.partition(".")
         if head in self.sections:
             if isinstance(value, Resource):
                 self.sections[head] = value
@@ -230,7 +230,7 @@ class Resource:
         return resource
 
     def source_of(self, path: str) -> str:
-        head, _, rest = path.partition(".")
+        head, _sep, rest = path.partition(".")
         if rest:
             return self.sections[head].source_of(rest)
         return self.sources.get(head, "")
@@ -894,7 +894,6 @@ def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str]
     return ConfigSnapshot(config, listeners, mappings, policy)
 
 
-
 # --------------------------------------------------------------------------------------------
 # Windows Firewall rules, through CIM (root/StandardCimv2) over the same WS-Man session
 # --------------------------------------------------------------------------------------------
@@ -1139,8 +1138,8 @@ class FirewallRule:
             "action": {2: "allow", 3: "allow_bypass", 4: "block"}.get(self.action, str(self.action)),
             "protocol": self.protocol, "local_ports": list(self.local_ports),
             "remote_addresses": list(self.remote_addresses),
-            "policy_store_source_type": {1: "local", 2: "group_policy"}.get(self.policy_store_source_type,
-                                                                             str(self.policy_store_source_type)),
+            "policy_store_source_type": {1: "local", 2: "group_policy"}.get(
+                self.policy_store_source_type, str(self.policy_store_source_type)),
         }
 
     def rule_put(self, enabled: bool | None = None, profiles_mask: int | None = None) -> ET.Element | None:

@@ -195,7 +195,8 @@ class RedactPasswordsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # pylint: disable=broad-except - a malformed record is logged as it is
+        # A malformed record is logged as it is.
+        except Exception:  # pylint: disable=broad-except
             return True
         redacted = scrub(_PASSWORD_ELEMENT.sub(lambda m: m.group(1) + _REDACTED + m.group(3), message))
         if redacted != message:
@@ -396,7 +397,7 @@ class Session:
         reply = self._call("Enumerate", uri,
                            lambda c: c.enumerate(uri, request, selector_set=_selector_set(selectors)))
         items, context, done = self._enumeration_page(reply, "EnumerateResponse")
-        for _ in range(MAX_PULLS):
+        for _pull in range(MAX_PULLS):
             if done or not context:
                 return items
             pull = ET.Element("{%s}Pull" % NS_WSEN)
@@ -514,7 +515,8 @@ class Session:
             return request(self._client)
         except WSManError:
             raise
-        except Exception as error:  # pylint: disable=broad-except - every failure is translated
+        # Every failure is translated.
+        except Exception as error:  # pylint: disable=broad-except
             translated = self._translate(error, "%s %s" % (operation, uri))
         # Raised outside the except block: no chained traceback that could carry a secret.
         raise translated

@@ -149,7 +149,7 @@ class WSManAction(ActionBase):
             written = resource_class.from_xml(reply)
             after = snapshot.config.copy()
             if prefix:
-                parent_path, _, name = prefix.rpartition(".")
+                parent_path, _sep, name = prefix.rpartition(".")
                 parent = after.get_section(parent_path) if parent_path else after
                 parent.sections[name] = written
             else:

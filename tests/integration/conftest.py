@@ -2,5 +2,5 @@
 ``harness``, a unique module name: ``conftest`` may resolve to another folder's conftest when
 pytest collects several folders at once."""
 
-from harness import *  # noqa: F401,F403 (fixtures and helpers, for pytest and older imports)
-from harness import fleet  # noqa: F401
+# The fleet fixture, imported for pytest to find.
+from harness import fleet  # noqa: F401  # pylint: disable=unused-import

@@ -48,7 +48,7 @@ def _binary(name: str) -> str:
 
 def _free_port() -> int:
     """A port free for both TCP and UDP on 127.0.0.1 (the KDC serves both)."""
-    for _ in range(50):
+    for _attempt in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind(("127.0.0.1", 0))
             port = tcp.getsockname()[1]
@@ -188,7 +188,7 @@ class TestKDC:
 
     def _run(self, command: list[str]) -> str:
         completed = subprocess.run(command, env=self._env(), capture_output=True, text=True, timeout=60,
-                                   stdin=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, check=False)
         if completed.returncode != 0:
             raise RuntimeError(f"{' '.join(command[:2])} failed ({completed.returncode}): "
                                f"{completed.stderr.strip() or completed.stdout.strip()}")

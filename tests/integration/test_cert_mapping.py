@@ -107,7 +107,7 @@ BAD_INPUTS = [
 
 
 def test_bad_input_fails_naming_the_field(fleet, host, tmp_path):
-    results, _ = run(fleet, [mapping_task(**options) for options, _ in BAD_INPUTS], tmp_path)
+    results, _outcome = run(fleet, [mapping_task(**options) for options, _expected in BAD_INPUTS], tmp_path)
     for (options, expected), result in zip(BAD_INPUTS, results):
         assert result.get("failed"), options
         assert expected in result["msg"], (options, result["msg"])
@@ -120,11 +120,11 @@ def test_bad_input_fails_naming_the_field(fleet, host, tmp_path):
 
 def test_create_check_mode_agrees_then_idempotent(fleet, host, tmp_path):
     task = mapping_task(username="Administrator", password="{{ ansible_password }}")
-    (predicted,), _ = run(fleet, [task], tmp_path / "check", check=True, diff=True)
+    (predicted,), _outcome = run(fleet, [task], tmp_path / "check", check=True, diff=True)
     assert predicted["changed"] is True and not predicted.get("failed"), predicted.get("msg")
     assert find_mapping(fleet, host) is None          # check mode sent nothing
 
-    (created,), _ = run(fleet, [task], tmp_path / "real", diff=True)
+    (created,), _outcome = run(fleet, [task], tmp_path / "real", diff=True)
     assert created["changed"] is True, created.get("msg")
     assert created["cert_mapping"] == predicted["cert_mapping"]
     assert created["password_updated"] is predicted["password_updated"] is True
@@ -139,7 +139,7 @@ def test_create_check_mode_agrees_then_idempotent(fleet, host, tmp_path):
     assert stored == {"URI": "*", "Subject": CLIENT_SUBJECT, "Issuer": host["wsman_winrm_sim_ca_issuer_thumbprint"],
                       "UserName": "Administrator", "Enabled": "true"}
 
-    (again,), _ = run(fleet, [task], tmp_path / "again", diff=True)
+    (again,), _outcome = run(fleet, [task], tmp_path / "again", diff=True)
     assert again["changed"] is False and again["password_updated"] is False
     assert again["before"] == again["cert_mapping"] == created["cert_mapping"]
 
@@ -148,20 +148,20 @@ def test_certificate_authentication_uses_the_mapping_until_it_is_removed(fleet, 
     """The issue's proof: pypsrp logs on with the client certificate through the module's mapping."""
     put_service_auth(fleet, host, Certificate=True)
     try:
-        (created,), _ = run(fleet, [mapping_task(username="Administrator", password="{{ ansible_password }}")],
-                            tmp_path / "create")
+        (created,), _outcome = run(fleet, [mapping_task(username="Administrator", password="{{ ansible_password }}")],
+                                   tmp_path / "create")
         assert not created.get("failed"), created.get("msg")
         with certificate_client(host) as client:
             config = client.get(CONFIG)
         assert value_of(config, "Certificate") == "true"
 
-        (predicted, ), _ = run(fleet, [mapping_task(state="absent")], tmp_path / "check", check=True, diff=True)
+        (predicted, ), _outcome = run(fleet, [mapping_task(state="absent")], tmp_path / "check", check=True, diff=True)
         assert predicted["changed"] is True and predicted["cert_mapping"] == {}
         assert predicted["diff"]["after"] == {} and predicted["diff"]["before"]["subject"] == CLIENT_SUBJECT
         assert find_mapping(fleet, host) is not None
 
-        (removed, again), _ = run(fleet, [mapping_task(state="absent"), mapping_task(state="absent")],
-                                  tmp_path / "absent")
+        (removed, again), _outcome = run(fleet, [mapping_task(state="absent"), mapping_task(state="absent")],
+                                         tmp_path / "absent")
         assert removed["changed"] is True and removed["cert_mapping"] == predicted["cert_mapping"]
         assert again["changed"] is False
         assert find_mapping(fleet, host) is None
@@ -176,17 +176,17 @@ def test_certificate_authentication_uses_the_mapping_until_it_is_removed(fleet, 
 
 def test_enabled_username_and_update_password(fleet, host, tmp_path):
     base = dict(subject="*.example.com", username="Administrator", password="{{ ansible_password }}")
-    operator = dict(base, username="operator", password="{{ wsman_winrm_sim_operator_password }}")
+    operator = {**base, "username": "operator", "password": "{{ wsman_winrm_sim_operator_password }}"}
     tasks = [
         mapping_task(**base),                                              # 0 create
         mapping_task(**dict(base, enabled=False)),                         # 1 disable
         mapping_task(**dict(base, enabled=False)),                         # 2 unchanged
         mapping_task(**dict(base, enabled=False, update_password="always")),  # 3 always: sent, changed
         mapping_task(subject="*.example.com", username="operator", enabled=False),  # 4 new user, no password
-        mapping_task(**dict(operator, enabled=False)),                      # 5 new user with password
+        mapping_task(**operator, enabled=False),                           # 5 new user with password
         mapping_task(subject="*.example.com", enabled=False),              # 6 keys only: unchanged
     ]
-    results, _ = run(fleet, tasks, tmp_path, diff=True)
+    results, _outcome = run(fleet, tasks, tmp_path, diff=True)
     for index in (0, 1, 3, 5):
         assert results[index]["changed"] is True, (index, results[index].get("msg"))
     for index in (2, 6):
@@ -205,22 +205,22 @@ def test_enabled_username_and_update_password(fleet, host, tmp_path):
     assert stored["UserName"] == "operator" and stored["Enabled"] == "false"
 
     # update_password=always in check mode predicts what a real run reports
-    always = mapping_task(**dict(operator, enabled=False, update_password="always"))
-    (checked,), _ = run(fleet, [always], tmp_path / "check", check=True)
-    (real,), _ = run(fleet, [always], tmp_path / "real")
+    always = mapping_task(**operator, enabled=False, update_password="always")
+    (checked,), _outcome = run(fleet, [always], tmp_path / "check", check=True)
+    (real,), _outcome = run(fleet, [always], tmp_path / "real")
     assert checked["changed"] is real["changed"] is True
     assert checked["password_updated"] is real["password_updated"] is True
     assert checked["cert_mapping"] == real["cert_mapping"] == results[5]["cert_mapping"]
 
-    (gone,), _ = run(fleet, [mapping_task(subject="*.example.com", state="absent")], tmp_path / "absent")
+    (gone,), _outcome = run(fleet, [mapping_task(subject="*.example.com", state="absent")], tmp_path / "absent")
     assert gone["changed"] is True and find_mapping(fleet, host, subject="*.example.com") is None
 
 
 def test_wrong_password_is_windows_fault_without_the_password(fleet, host, tmp_path):
     wrong = "Not-The-Password-42"
-    results, _ = run(fleet, [mapping_task(subject="wrong.example.com", username="Administrator", password=wrong),
-                             mapping_task(subject="wrong.example.com", username="nosuchuser", password=wrong)],
-                     tmp_path)
+    results, _outcome = run(fleet, [mapping_task(subject="wrong.example.com", username="Administrator", password=wrong),
+                                    mapping_task(subject="wrong.example.com", username="nosuchuser", password=wrong)],
+                            tmp_path)
     for result in results:
         assert result["failed"] and result["fault_code"] == 2150859092
         assert "credentials could not be verified" in result["msg"]
@@ -230,8 +230,8 @@ def test_wrong_password_is_windows_fault_without_the_password(fleet, host, tmp_p
 
 
 def test_untrusted_issuer_is_windows_fault(fleet, host, tmp_path):
-    (result,), _ = run(fleet, [mapping_task(issuer="AB" * 20, username="Administrator",
-                                            password="{{ ansible_password }}")], tmp_path)
+    (result,), _outcome = run(fleet, [mapping_task(issuer="AB" * 20, username="Administrator",
+                                                   password="{{ ansible_password }}")], tmp_path)
     assert result["failed"] and result["fault_code"] == 2150859106
     assert "Root or Intermediate" in result["msg"]
 
@@ -243,7 +243,7 @@ def test_password_never_in_vvv_output(fleet, host, tmp_path):
     args = dict(subject="secret.example.com", username="operator", password=secret)
     tasks = [mapping_task(**args),
              mapping_task(**dict(args, update_password="always")),
-             mapping_task(**dict(args, username="Administrator")),  # new user, wrong password: a fault
+             mapping_task(**{**args, "username": "Administrator"}),  # new user, wrong password: a fault
              mapping_task(subject="secret.example.com", state="absent")]
     results, outcome = run(fleet, tasks, tmp_path, diff=True, verbosity=3)
     assert [r["changed"] for r in results] == [True, True, False, True], [r.get("msg") for r in results]
@@ -274,20 +274,20 @@ def test_debug_log_of_the_session_has_no_password(fleet, host, caplog):
 def test_removing_the_mapping_this_task_logs_on_with_is_refused_unless_forced(fleet, host, tmp_path):
     put_service_auth(fleet, host, Certificate=True)
     try:
-        (created,), _ = run(fleet, [mapping_task(username="Administrator", password="{{ ansible_password }}")],
-                            tmp_path / "create")
+        (created,), _outcome = run(fleet, [mapping_task(username="Administrator", password="{{ ansible_password }}")],
+                                   tmp_path / "create")
         assert created["changed"] is True, created.get("msg")
         over_certificate = certificate_connection_vars(host)
         tasks = [dict(mapping_task(enabled=False), vars=over_certificate),
                  dict(mapping_task(state="absent"), vars=over_certificate)]
-        results, _ = run(fleet, tasks, tmp_path / "refused")
+        results, _outcome = run(fleet, tasks, tmp_path / "refused")
         for result in results:
             assert result["failed"] and "Refusing to" in result["msg"] and CLIENT_SUBJECT in result["msg"]
             assert "force: true" in result["msg"]
         assert find_mapping(fleet, host)["Enabled"] == "true"
 
-        (forced,), _ = run(fleet, [dict(mapping_task(state="absent", force=True), vars=over_certificate)],
-                           tmp_path / "forced")
+        (forced,), _outcome = run(fleet, [dict(mapping_task(state="absent", force=True), vars=over_certificate)],
+                                  tmp_path / "forced")
         assert forced["changed"] is True and not forced.get("failed"), forced.get("msg")
         assert any("force: true" in warning for warning in forced.get("warnings", []))
         assert find_mapping(fleet, host) is None

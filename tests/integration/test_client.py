@@ -137,7 +137,7 @@ def test_bad_inputs_fail_before_anything_is_sent(fleet, main_host, tmp_path):
         ({"trusted_hosts": ["x"], "trusted_hosts_mode": "replace"}, ["trusted_hosts_mode"]),
     ]
     tasks = [{"wsman.winrm.client": dict(bad, network_delay_ms=bad.get("network_delay_ms", 6000))}
-             for bad, _ in cases]
+             for bad, _expected in cases]
     results = run_tasks(fleet, tasks, limit=name, tmp_path=tmp_path)[name]
     for (bad, expected), result in zip(cases, results):
         assert result.get("failed"), bad

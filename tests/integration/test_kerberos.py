@@ -154,7 +154,7 @@ def test_negotiate_by_name_selects_kerberos(kdc, fleet, host):
     response = requests.post(f"http://{fqdn}:5985/wsman", data=b"", proxies={"http": None},
                              headers={"Authorization": "Negotiate " + base64.b64encode(client.step()).decode()})
     assert response.status_code == 200
-    scheme, _, token = response.headers["WWW-Authenticate"].partition(" ")
+    scheme, _sep, token = response.headers["WWW-Authenticate"].partition(" ")
     assert scheme == "Negotiate"
     reply = unpack_token(base64.b64decode(token))
     assert isinstance(reply, NegTokenResp)

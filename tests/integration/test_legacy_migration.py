@@ -81,7 +81,7 @@ def run_role(fleet, tmp_path, role_vars: dict, check: bool = False, verbosity: i
         command.append("-" + "v" * verbosity)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_RETRY_FILES_ENABLED="0")
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     (tmp_path / "ansible-playbook.out").write_text(completed.stdout + completed.stderr)
     saved = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
     return completed, saved

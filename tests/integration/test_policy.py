@@ -142,7 +142,7 @@ BAD_INPUTS = [
 
 def test_bad_input_fails_naming_the_option(fleet, server, tmp_path):
     before = {key: registry(fleet, server, key) for key in (CLIENT, SERVICE, WINRS)}
-    results = run(fleet, [policy(**options) for options, _ in BAD_INPUTS], tmp_path)
+    results = run(fleet, [policy(**options) for options, _expected in BAD_INPUTS], tmp_path)
     for (options, expected), result in zip(BAD_INPUTS, results):
         assert result.get("failed"), options
         assert expected in result["msg"], (options, result["msg"])

@@ -135,7 +135,7 @@ def test_bad_inputs_fail_before_anything_is_sent(fleet, main_host, tmp_path):
         ({"max_connections": "many"}, ["max_connections"]),
     ]
     # A valid change rides along with every bad value: a failure must leave it unsent too.
-    tasks = [{"wsman.winrm.service": dict(bad, max_packet_retrieval_time_seconds=99)} for bad, _ in cases]
+    tasks = [{"wsman.winrm.service": dict(bad, max_packet_retrieval_time_seconds=99)} for bad, _expected in cases]
     results = run_tasks(fleet, tasks, limit=name, tmp_path=tmp_path)[name]
     for (bad, expected), result in zip(cases, results):
         assert result.get("failed"), bad
@@ -150,7 +150,7 @@ def test_allow_unencrypted_lockout_warning_and_force(fleet, main_host, tmp_path)
         {"wsman.winrm.auth": {"scope": "service", "basic": True}},
         {"wsman.winrm.service": {"allow_unencrypted": True}},
     ], limit=name, tmp_path=tmp_path / "open")
-    _, opened = run[name]
+    _auth_result, opened = run[name]
     assert opened["changed"] is True
     assert any("WN22-CC-000510" in warning for warning in opened["warnings"])
     with basic_http_client(host_vars) as basic:  # Basic over plain HTTP really works now

@@ -54,7 +54,7 @@ def gpo_host(fleet):
 
 
 def test_get_and_partial_put(server):
-    session, _ = server
+    session, _hv = server
     service = r.ServiceConfig.from_xml(session.get("winrm/config/service"))
     before = service.get("max_connections")
     changes = service.diff({"max_connections": before + 1})["changes"]
@@ -95,7 +95,7 @@ def test_listener_create_get_put_enumerate_delete(server):
 
 
 def test_schema_fault_for_service_digest(server):
-    session, _ = server
+    session, _hv = server
     body = ET.Element("{%s}Auth" % r.ServiceAuth.RESOURCE_URI)
     ET.SubElement(body, "{%s}Digest" % r.ServiceAuth.RESOURCE_URI).text = "true"
     with pytest.raises(WSManFault) as info:
@@ -104,7 +104,7 @@ def test_schema_fault_for_service_digest(server):
 
 
 def test_invoke_stdregprov(server):
-    session, _ = server
+    session, _hv = server
     key = r.policy_setting("System", "LocalAccountTokenFilterPolicy").key
     out = output_values(session.invoke("wmi/root/default/StdRegProv", "EnumValues",
                                        method_input("wmi/root/default/StdRegProv", "EnumValues",
@@ -127,7 +127,7 @@ def test_certmapping_create_enumerate_delete(server):
 
 
 def test_read_all_plain_host(server):
-    session, _ = server
+    session, _hv = server
     snapshot = r.read_all(session)
     data = snapshot.to_dict()
     assert data["gpo_controlled"] == [] and data["policy"] == []
@@ -136,7 +136,7 @@ def test_read_all_plain_host(server):
 
 
 def test_read_all_gpo_host(gpo_host):
-    session, _ = gpo_host
+    session, _hv = gpo_host
     snapshot = r.read_all(session)
     assert snapshot.policy.get("Client", "TrustedHostsList") == "*.corp.example.com,10.0.0.5"
     assert snapshot.policy.get("Service", "DisableRunAs") == 1
@@ -147,7 +147,7 @@ def test_read_all_gpo_host(gpo_host):
 
 
 def test_gpo_put_fault(gpo_host):
-    session, _ = gpo_host
+    session, _hv = gpo_host
     with pytest.raises(WSManFault) as info:
         session.put("winrm/config/client", r.ClientConfig.render({"trusted_hosts": ["other"]}))
     assert "controlled by policies" in info.value.message

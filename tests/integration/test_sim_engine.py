@@ -6,7 +6,6 @@ certificate authentication, listeners created and deleted, state surviving a res
 """
 from __future__ import annotations
 
-import re
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -227,9 +226,9 @@ def test_certificate_auth_after_certmapping_create(fleet):
     with https(h, **cert_options) as wsman:
         assert text_of(wsman.get(CONFIG), "Certificate") == "true"
     # a client certificate from a CA outside the host's Root store maps to nobody
-    untrusted = dict(cert_options,
-                     certificate_pem=h["wsman_winrm_sim_client_cert_pem"].replace("client.pem", "untrusted-client.pem"),
-                     certificate_key_pem=h["wsman_winrm_sim_client_key_pem"].replace("client.key", "untrusted-client.key"))
+    untrusted = {**cert_options,
+                 "certificate_pem": h["wsman_winrm_sim_client_cert_pem"].replace("client.pem", "untrusted-client.pem"),
+                 "certificate_key_pem": h["wsman_winrm_sim_client_key_pem"].replace("client.key", "untrusted-client.key")}
     with pytest.raises(AuthenticationError):
         with https(h, **untrusted) as wsman:
             wsman.get(CONFIG)

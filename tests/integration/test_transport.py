@@ -64,7 +64,7 @@ def raw_request(address: str, port: int, data: bytes, timeout: float = 5) -> byt
     with socket.create_connection((address, port), timeout=timeout) as sock:
         sock.sendall(data)
         chunks = []
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 chunk = sock.recv(65536)
             except socket.timeout:
@@ -73,7 +73,7 @@ def raw_request(address: str, port: int, data: bytes, timeout: float = 5) -> byt
                 break
             chunks.append(chunk)
             if b"\r\n\r\n" in b"".join(chunks):
-                head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                head, _sep, rest = b"".join(chunks).partition(b"\r\n\r\n")
                 length = 0
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):

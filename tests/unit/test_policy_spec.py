@@ -103,7 +103,7 @@ def test_option_kinds_come_from_the_settings_they_control():
 # -- values --------------------------------------------------------------------------------------------
 
 def option(path: str) -> argspecs.PolicyOption:
-    scope, _, name = path.rpartition(".")
+    scope, _sep, name = path.rpartition(".")
     return argspecs.policy_options()[scope or "top"][name]
 
 

@@ -148,7 +148,7 @@ def test_get_returns_the_resource_and_sends_selectors():
     session = session_with(client)
     result = session.get("winrm/config/listener", {"Address": "*", "Transport": "HTTP"})
     assert result is listener
-    name, uri, _, selector_set = client.calls[0]
+    name, uri, _resource, selector_set = client.calls[0]
     assert (name, uri) == ("Get", "http://schemas.microsoft.com/wbem/wsman/1/config/listener")
     assert selector_set.values == [("Address", "*", {}), ("Transport", "HTTP", {})]
 
@@ -195,7 +195,7 @@ def test_enumerate_all_in_first_reply_sends_no_pull():
 def test_enumerate_loop_is_bounded(monkeypatch):
     monkeypatch.setattr(wsman, "MAX_PULLS", 3)
     replies = [enumerate_response([], "uuid:again", end=False)] + [
-        enumerate_response([], "uuid:again", end=False, response="PullResponse") for _ in range(5)]
+        enumerate_response([], "uuid:again", end=False, response="PullResponse") for _index in range(5)]
     with pytest.raises(WSManError, match="did not end after 3 pulls"):
         session_with(FakeClient(replies)).enumerate("winrm/config/listener")
 
@@ -537,13 +537,13 @@ def https_session(port, **overrides):
 
 
 def test_pinned_fingerprint_matches(tls_server):
-    port, fingerprint, _ = tls_server
+    port, fingerprint, _ca_path = tls_server
     with pytest.raises(AuthenticationFailed):  # TLS passed; the server then refuses the credentials
         https_session(port, cert_fingerprint=fingerprint).get("winrm/config")
 
 
 def test_pinned_fingerprint_mismatch_is_tls_failure(tls_server):
-    port, _, _ = tls_server
+    port, _fingerprint, _ca_path = tls_server
     with pytest.raises(TLSFailed) as info:
         https_session(port, cert_fingerprint="00" * 32).get("winrm/config")
     assert info.value.hint == HINTS["tls_fingerprint"]
@@ -551,7 +551,7 @@ def test_pinned_fingerprint_mismatch_is_tls_failure(tls_server):
 
 
 def test_unknown_ca_is_tls_failure_and_ca_path_fixes_it(tls_server):
-    port, _, ca_path = tls_server
+    port, _fingerprint, ca_path = tls_server
     with pytest.raises(TLSFailed) as info:
         https_session(port, cert_validation=True).get("winrm/config")
     assert info.value.hint == HINTS["tls"]

@@ -136,6 +136,7 @@ def split_local_user(host, raw_user: str) -> str | None:
 
 SERVICE_CLASSES = ("host", "HTTP", "WSMAN")
 
+
 @dataclasses.dataclass(frozen=True)
 class KerberosConfig:
     """The simulated domain: every host is ``<name>.<domain_suffix>`` in ``realm``; ``accounts``
@@ -187,7 +188,7 @@ def accepted_service_principal(context) -> str | None:
     pyspnego has no public accessor for it; its Negotiate wrapper exposes the chosen mechanism's
     context as ``_context`` and the GSSAPI proxy its ``gssapi.SecurityContext`` the same way."""
     inner = context
-    for _ in range(3):
+    for _attempt in range(3):
         target = getattr(inner, "target_name", None)
         if target is not None and not callable(target):
             return str(target).rstrip("\x00")
@@ -213,7 +214,7 @@ def unwrap_body(context, body: bytes) -> bytes:
     """
     plain = b""
     pos = 0
-    for _ in range(1024):  # one part per 16 KB chunk at most for CredSSP; NTLM sends one
+    for _part in range(1024):  # one part per 16 KB chunk at most for CredSSP; NTLM sends one
         start = body.find(BOUNDARY, pos)
         if start < 0 or body.startswith(BOUNDARY + b"--", start):
             break
@@ -327,7 +328,7 @@ class ConnectionAuth:
                     return self.refuse()
                 return AuthOutcome(principal=self.principal, context=self.context)
             return self.refuse()
-        scheme, _, credentials = authorization.strip().partition(" ")
+        scheme, _sep, credentials = authorization.strip().partition(" ")
         scheme_l = scheme.lower()
         if scheme_l in ("negotiate", "kerberos"):
             return self._negotiate(scheme, credentials.strip())
@@ -460,7 +461,7 @@ class ConnectionAuth:
             return self.refuse()
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-            raw_user, _, password = decoded.partition(":")
+            raw_user, _sep, password = decoded.partition(":")
         except Exception:
             return self.refuse()
         local_user = split_local_user(self.host, raw_user)

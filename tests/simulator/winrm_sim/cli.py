@@ -47,7 +47,7 @@ def _generate_password() -> str:
     # Meets Windows complexity (upper, lower, digit, symbol); no ':' (NTLM user file separator),
     # no quote or backslash (inventory and shells).
     alphabet = string.ascii_letters + string.digits
-    core = "".join(secrets.choice(alphabet) for _ in range(14))
+    core = "".join(secrets.choice(alphabet) for _index in range(14))
     return f"Sim{core}9!"
 
 
@@ -174,7 +174,7 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
             "ansible_winrm_ca_trust_path": pki.ca_path,
             "wsman_winrm_sim_thumbprint": server_cert.thumbprint if server_cert else "",
             "wsman_winrm_sim_profile": spec["profile"],
-            "wsman_winrm_sim_ports": {k: v for k, v in sorted(entry.port_map.items())},
+            "wsman_winrm_sim_ports": dict(sorted(entry.port_map.items())),
             "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
             "wsman_winrm_sim_client_key_pem": pki.client_key_path,
         }
@@ -219,7 +219,7 @@ def write_inventory(path: str, inventory: dict) -> None:
 def _wait_accepting(server, deadline: float) -> bool:
     """True once every bound port completes a TCP connect."""
     pending = [(entry.host.address, port) for entry in server.entries for port in entry.port_map.values()]
-    for _ in range(100):
+    for _attempt in range(100):
         still = []
         for address, port in pending:
             try:
@@ -404,7 +404,7 @@ class StubHost:
     def handle(self, body, principal):
         if b"stub-control" in body:        # lets a test flip settings over the wire
             command = body.split(b"stub-control:", 1)[1].split(b"<", 1)[0].decode()
-            key, _, value = command.partition("=")
+            key, _sep, value = command.partition("=")
             with self.lock:
                 if key == "unencrypted":
                     self.unencrypted = value == "true"

@@ -19,7 +19,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 from . import firewall, profiles
-from .faults import (ANONYMOUS, NS_SOAP, NS_WSA, NS_WSEN, NS_WSMAN, WSManFault, build_fault,
+from .faults import (ANONYMOUS, NS_SOAP, NS_WSA, NS_WSMAN, WSManFault, build_fault,
                      soap_envelope, xml_attr, xml_text)
 from .host import SddlError, parse_dacl, parse_ip_filter
 from .profiles import REG_DWORD, REG_SZ
@@ -539,7 +539,7 @@ def _canonical_address(address: str) -> str:
     text = address.strip()
     if text == "*":
         return "*"
-    kind, _, rest = text.partition(":")
+    kind, _sep, rest = text.partition(":")
     if kind.upper() == "IP" and rest:
         import ipaddress
         try:

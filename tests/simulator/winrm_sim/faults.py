@@ -292,7 +292,7 @@ def build_fault(fault: WSManFault, *, machine: str, host_name: str, relates_to: 
     the computer name inside the ProviderFault, reference outputs 6 and 7). ``host_name`` is the
     computer name, used for the inner (provider) fault.
     """
-    prefix, _, _local = fault.kind.subcode.partition(":")
+    prefix, _sep, _local = fault.kind.subcode.partition(":")
     message = xml_text(fault.message)
     if fault.provider:
         message = (

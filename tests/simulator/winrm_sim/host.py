@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 
 from . import profiles
-from .profiles import CLIENT_POLICY, REG_DWORD, REG_SZ, SERVICE_POLICY, SYSTEM_POLICY, WINRS_POLICY
+from .profiles import CLIENT_POLICY, REG_DWORD, SERVICE_POLICY, SYSTEM_POLICY, WINRS_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def parse_ip_filter(text: str, version: int):
             raise ValueError("empty range")
         if part == "*":
             return None  # "When * is used, other ranges in the filter are ignored."
-        low_text, _, high_text = part.partition("-")
+        low_text, _sep, high_text = part.partition("-")
         low = ipaddress.ip_address(low_text.strip())
         high = ipaddress.ip_address(high_text.strip()) if high_text else low
         if low.version != version or high.version != version or low > high:
@@ -251,7 +251,7 @@ class SimHost:
 
     def registry_value(self, key: str, name: str):
         """(type, data) or None."""
-        _, values = self._registry_key(key)
+        _found_key, values = self._registry_key(key)
         if values is None:
             return None
         for value_name, entry in values.items():
@@ -425,11 +425,11 @@ class SimHost:
             return None
         name = user
         if "\\" in name:
-            domain, _, name = name.partition("\\")
+            domain, _sep, name = name.partition("\\")
             if domain not in (".",) and domain.lower() != self.name.lower():
                 return None
         elif "@" in name:
-            name, _, domain = name.partition("@")
+            name, _sep, domain = name.partition("@")
             if domain.lower() != self.name.lower():
                 return None
         for account in self.accounts:

@@ -309,7 +309,7 @@ class PKI:
 def _issuer_thumbprint(cert_path: str, cert: x509.Certificate) -> str:
     """Thumbprint of the simulator CA that issued ``cert`` (looked up next to the pki root)."""
     root = cert_path
-    for _ in range(4):       # pki/hosts/<name>/x.pem or pki/x.pem
+    for _level in range(4):       # pki/hosts/<name>/x.pem or pki/x.pem
         root = os.path.dirname(root)
         for stem in ("ca", "untrusted-ca"):
             candidate = os.path.join(root, f"{stem}.pem")

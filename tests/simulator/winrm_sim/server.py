@@ -134,7 +134,7 @@ class Acceptor(threading.Thread):
     def run(self) -> None:
         while not self._stopping:
             # The timeout only bounds the loop; wake-ups come through the pipe.
-            for key, _ in self.selector.select(timeout=5.0):
+            for key, _events in self.selector.select(timeout=5.0):
                 if key.data is None:
                     try:
                         os.read(self._wake_r, 4096)
@@ -143,7 +143,7 @@ class Acceptor(threading.Thread):
                     self._run_commands()
                     continue
                 binding: Binding = key.data
-                for _ in range(64):         # drain the backlog, bounded
+                for _attempt in range(64):         # drain the backlog, bounded
                     try:
                         conn, address = binding.sock.accept()
                     except (BlockingIOError, InterruptedError):
@@ -497,7 +497,7 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
 
     def _read_chunked(self) -> bytes | None:
         chunks, total = [], 0
-        for _ in range(100000):
+        for _attempt in range(100000):
             line = self.rfile.readline(1024)
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
@@ -505,7 +505,7 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
                 self.send_error(400)
                 return None
             if size == 0:
-                for _ in range(100):        # trailers up to the empty line
+                for _trailer in range(100):        # trailers up to the empty line
                     if self.rfile.readline(8192) in (b"\r\n", b"\n", b""):
                         break
                 return b"".join(chunks)
@@ -561,7 +561,7 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("%s: engine failed", host.name)
             status, reply = 500, b""
-        headers = [h for h in outcome.headers]
+        headers = list(outcome.headers)
         if encrypted_request and reply:
             # Answer in the framing the client used: HTTP-Kerberos-session-encrypted after an
             # `Authorization: Kerberos` handshake, SPNEGO otherwise (pywinrm reads a reply in

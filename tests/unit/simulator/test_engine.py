@@ -223,7 +223,7 @@ def test_auto_config_policy_creates_gpo_listener(client, host):
     invoke_reg(client, "SetDWORDValue", SERVICE_POLICY, "AllowAutoConfig", uValue=1)
     invoke_reg(client, "SetStringValue", SERVICE_POLICY, "IPv4Filter", sValue="*")
     invoke_reg(client, "SetStringValue", SERVICE_POLICY, "IPv6Filter", sValue="")
-    items, _ = enumerate_all(client, LISTENER)
+    items, _requests = enumerate_all(client, LISTENER)
     assert items[0].attrib.get("Source") == "GPO"
     # IPv6Filter blank: the policy listener listens on no IPv6 address
     listening = [e.text for e in items[0].findall(f"{{{LISTENER}}}ListeningOn")]
@@ -345,7 +345,7 @@ def test_enumeration_context_expires(client, host, monkeypatch):
 def test_compatibility_listeners_enumerate_only(make_host):
     host = make_host("upgraded11", name="SIM-UPG-01")
     client = Client(host)
-    items, _ = enumerate_all(client, LISTENER)
+    items, _requests = enumerate_all(client, LISTENER)
     described = [(field(i, "Transport"), field(i, "Port"), i.attrib.get("Source", "")) for i in items]
     assert described == [("HTTP", "5985", ""), ("HTTPS", "5986", ""), ("HTTP", "80", "Compatibility"),
                          ("HTTPS", "443", "Compatibility")]
@@ -421,7 +421,7 @@ def test_certmapping_create_enumerate_and_map(client, host, pki):
     body = xml(f'<cfg:CertMapping xmlns:cfg="{CERTMAPPING}"><cfg:UserName>localadmin</cfg:UserName>'
                f"<cfg:Password>{password}</cfg:Password><cfg:Enabled>true</cfg:Enabled></cfg:CertMapping>")
     client.create(CERTMAPPING, body, selector_set=_mapping_selectors(pki))
-    items, _ = enumerate_all(client, CERTMAPPING)
+    items, _requests = enumerate_all(client, CERTMAPPING)
     assert len(items) == 1
     assert field(items[0], "UserName") == "localadmin" and field(items[0], "Password") is None
     assert password not in client.last_reply.decode()
