@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.cert_mapping: one CertMapping entry (winrm/config/service/certmapping).
 
 One Enumerate of the mappings, then at most one Create (+ one Get to return what Windows

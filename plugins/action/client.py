@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.client: the WinRM client settings of the host (winrm/config/client, without its auth section)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.compat_listener: the WinRM 1.1 compatibility listeners on ports 80 and 443.
 
 They are not listeners one can address (seed 000: "not directly addressable ... cannot be retrieved

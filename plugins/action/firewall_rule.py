@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.firewall_rule: the Windows Firewall rules WinRM comes in through, over CIM.
 
 The rules live in WMI (``root/StandardCimv2``): ``MSFT_NetFirewallRule`` holds Enabled and

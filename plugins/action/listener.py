@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.listener: one WinRM listener (winrm/config/listener), keyed by Address and Transport.
 
 Windows changes every listener setting but the keys in place (MS-WSMV 3.1.4.1.29.5: Port,

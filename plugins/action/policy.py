@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.policy: the WinRM Group Policy registry values, written through WMI StdRegProv.
 
 The options come from resources.POLICY_SETTINGS through argspecs.policy_options(). One read of

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """wsman.winrm.winrm: ansible.builtin.winrm's execution with the collection's endpoint resolver."""
 from __future__ import annotations
 

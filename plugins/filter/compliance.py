@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Compliance filters: ``compliance``, ``compliance_markdown`` and ``compliance_junit`` (docs: the .yml
 files beside). The judging is ``module_utils/controls.py``; this file only adapts and renders."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters on top of the endpoint resolver: ``endpoint`` and ``collector_url`` (docs: the .yml files beside)."""
 from __future__ import annotations
 

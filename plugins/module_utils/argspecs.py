@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Argument specs of the modules, shared by the documentation stubs' tests and the action plugins.
 
 The action plugins validate task arguments against these with ansible-core's validator; the

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one endpoint resolver: a host's connection variables -> URL, auth and TLS settings.
 
 Rules come from WinRM 2.0's port change (seed 000) and the security guidance (seeds 001-004);

@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Anti-lockout: would a change cut the connection the task itself is using?
 
 Pure functions over the endpoint in use and the predicted state after the change (config and

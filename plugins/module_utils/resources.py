@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the wsman.winrm collection
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The WinRM configuration tree as data.
 
 One class per resource. Each knows its fields in Windows' element order (reference:

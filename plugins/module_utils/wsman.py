@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the wsman.winrm collection
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one WS-Management session of the collection.
 
 One pypsrp ``WSMan`` client per endpoint, opened on first use. Every failure leaves this module

@@ -1,5 +1,5 @@
 # Copyright (c) 2026 wsman.winrm contributors
-# MIT License (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The base of every wsman.winrm action plugin.
 
 One task flows through here: validate the arguments against the spec, resolve the host's endpoint
