@@ -66,6 +66,7 @@ molecule: collection
 lint: collection
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 test: venv system-deps collection
 	$(PYTEST) tests/unit tests/integration -q
@@ -73,6 +74,7 @@ test: venv system-deps collection
 	tests/sanity.sh
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 clean:
 	rm -rf $(CACHE) tests/output
