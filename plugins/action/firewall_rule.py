@@ -150,15 +150,11 @@ class ActionModule(WSManAction):
                               and listener.get("enabled", True) and listener.get("port")]
         reasons = firewall_lockout_reasons(session.endpoint, controller, [r.to_dict() for r in rules_before],
                                            [r.to_dict() for r in rules_after], host_address, listener_ports)
-        if not reasons:
-            return
-        if not force:
-            raise ChangeRefused(
-                "Refusing a firewall change that would lock this controller out: " + "; ".join(reasons)
-                + ". Open another way in first (another rule for this port and address), or set force: true "
-                "if you have another way back in.")
-        result.setdefault("warnings", []).append(
-            "force: true: this firewall change may cut the connection the task used: " + "; ".join(reasons))
+        self.refuse_unless_forced(
+            reasons, force, result, refusal="Refusing a firewall change that would lock this controller out",
+            advice="Open another way in first (another rule for this port and address), or set force: true "
+                   "if you have another way back in.",
+            forced="this firewall change may cut the connection the task used")
 
     def _apply(self, session, plan) -> dict[str, resources.FirewallRule]:
         """Send the Puts; on a failure put back what was already changed, then fail."""

@@ -279,15 +279,11 @@ class ActionModule(WSManAction):
         cuts = ["%s: false (%s)" % (option.path, CUTS_REMOTE_MANAGEMENT[(option.scope, option.name)])
                 for option, value in named
                 if (option.scope, option.name) in CUTS_REMOTE_MANAGEMENT and option.value in sent]
-        if not cuts:
-            return
-        if not force:
-            raise ChangeRefused(
-                "Refusing policy values that cut remote management of this host: " + "; ".join(cuts)
-                + ". A host managed over WinRM cannot follow these controls; record them as deliberate deviations, "
-                "or set force: true if the host will be managed another way. Nothing was sent.")
-        result.setdefault("warnings", []).append(
-            "force: true: these policy values cut remote management of this host: " + "; ".join(cuts))
+        self.refuse_unless_forced(
+            cuts, force, result, refusal="Refusing policy values that cut remote management of this host",
+            advice="A host managed over WinRM cannot follow these controls; record them as deliberate deviations, "
+                   "or set force: true if the host will be managed another way. Nothing was sent.",
+            forced="these policy values cut remote management of this host")
 
     def _guard(self, session, before_values, after_values, force: bool, result: dict[str, t.Any]) -> None:
         """The anti-lockout check on the settings the new policy values will force.

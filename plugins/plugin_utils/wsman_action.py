@@ -103,15 +103,22 @@ class WSManAction(ActionBase):
         if config_before is not None and reasons:
             already = set(lockout_reasons(session.endpoint, config_before, listeners_before, listeners_before))
             reasons = [reason for reason in reasons if reason not in already]
+        WSManAction.refuse_unless_forced(
+            reasons, force, result, refusal="Refusing a change that would lock this controller out",
+            advice="Make the change through another listener or auth method first (the roles order it "
+                   "for you), or set force: true if you have another way back in.",
+            forced="this change cuts the connection the task used")
+
+    @staticmethod
+    def refuse_unless_forced(reasons: list[str], force: bool, result: dict[str, t.Any], refusal: str, advice: str,
+                             forced: str) -> None:
+        """The one shape of every anti-lockout decision: refuse with the reasons and what to do
+        (nothing sent), or with force go ahead and say in a warning what it cuts."""
         if not reasons:
             return
         if not force:
-            raise ChangeRefused(
-                "Refusing a change that would lock this controller out: " + "; ".join(reasons)
-                + ". Make the change through another listener or auth method first (the roles order it "
-                "for you), or set force: true if you have another way back in.")
-        result.setdefault("warnings", []).append(
-            "force: true: this change cuts the connection the task used: " + "; ".join(reasons))
+            raise ChangeRefused(f"{refusal}: " + "; ".join(reasons) + ". " + advice)
+        result.setdefault("warnings", []).append(f"force: true: {forced}: " + "; ".join(reasons))
 
     def converge_config(self, session: Session, snapshot: resources.ConfigSnapshot, desired: dict[str, t.Any],
                         args: dict[str, t.Any], scope: str) -> dict[str, t.Any]:
