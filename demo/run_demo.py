@@ -63,6 +63,32 @@ def run_baseline(inventory: str, report_dir: str, check: bool) -> None:
         raise SystemExit(f"ansible-playbook ({step}) failed with exit code {playbook.returncode}")
 
 
+def read_configuration(inventory: str, report_dir: str) -> None:
+    """wsman.winrm.info on every host: what WinRM looks like before anything changes."""
+    print(f"\n##### wsman.winrm.info -> {os.path.relpath(report_dir, ROOT)}/", flush=True)
+    os.makedirs(report_dir, exist_ok=True)
+    command = ["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "winrm_report.yml"),
+               "-e", json.dumps({"winrm_report_dir": report_dir})]
+    playbook = subprocess.run(command, check=False, capture_output=True, text=True)
+    if playbook.returncode != 0:
+        print(playbook.stdout[-6000:], playbook.stderr[-3000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"ansible-playbook (info) failed with exit code {playbook.returncode}")
+    for report_file in sorted(os.listdir(report_dir)):
+        with open(os.path.join(report_dir, report_file), encoding="utf-8") as handle:
+            report = json.load(handle)
+        print(f"=== {report_file[:-len('.json')]}  ({report['endpoint']['url']})")
+        for listener in report["listeners"]:
+            source = f"  [Source={listener['source']}]" if listener["source"] else ""
+            print(f"    listener {listener['transport']:<5} {listener['address']:<4} port {listener['port']:<5}"
+                  f" enabled={str(listener['enabled']).lower()}{source}")
+        for role in ("service", "client"):
+            auth = report[role]["auth"]
+            enabled = [name for name, value in auth.items() if value is True]
+            print(f"    {role} auth: {', '.join(enabled) or 'none'}; unencrypted allowed: "
+                  f"{str(report[role]['allow_unencrypted']).lower()}")
+        print(f"    controlled by Group Policy: {', '.join(report['gpo_controlled']) or 'nothing'}")
+
+
 def load(report_dir: str) -> dict:
     with open(os.path.join(report_dir, "secure_baseline.json"), encoding="utf-8") as handle:
         return json.load(handle)
@@ -102,6 +128,7 @@ def main() -> int:
     inventory = os.path.join(work, "inventory.yml")
     simulator = start_simulator(os.path.join(work, "state"), inventory)
     try:
+        read_configuration(inventory, os.path.join(output, "0-info"))
         steps = {"1-audit": True, "2-apply": False, "3-audit-after": True}
         for name, check in steps.items():
             run_baseline(inventory, os.path.join(output, name), check)
