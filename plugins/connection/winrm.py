@@ -407,7 +407,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.connection.winrm import Connection as BuiltinWinRMConnection
 from ansible.utils.display import Display
 
-from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES, EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import DEFAULTS as RESOLVER_DEFAULTS, VARIABLES, EndpointError, resolve
 
 try:
     import requests
@@ -479,7 +479,8 @@ ENDPOINT_KWARGS = frozenset((
     "kerberos_hostname_override", "scheme", "path", "kinit_mode", "kinit_cmd",
 ))
 
-CLIENT_DEFAULT_PORTS = (5985, 5986)
+# The client's WinRM 2.0 default ports, from the one resolver's table.
+CLIENT_DEFAULT_PORTS = tuple(RESOLVER_DEFAULTS["client_ports"].values())
 
 
 class FingerprintPinningAdapter(requests.adapters.HTTPAdapter if HAS_PYWINRM else object):  # type: ignore[misc]

@@ -16,6 +16,8 @@ import typing as t
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import DEFAULTS as _DEFAULT_PORTS
+
 try:
     import requests
     from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
@@ -52,7 +54,9 @@ _URI_ALIASES = (
 # this many round trips even if the service never says EndOfSequence.
 MAX_PULLS = 1000
 
-WINRM_11_PORTS = {5985: 80, 5986: 443}
+# The WinRM 2.0 port and the WinRM 1.1 port of each scheme, from the one resolver's table.
+WINRM_11_PORTS = {_DEFAULT_PORTS["client_ports"][scheme]: _DEFAULT_PORTS["legacy_ports"][scheme]
+                  for scheme in ("http", "https")}
 
 
 def expand_uri(resource_uri: str) -> str:
