@@ -30,8 +30,15 @@ import re
 import struct
 import typing as t
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR: t.Optional[str] = None
+except ImportError as import_error:  # pragma: no cover - exercised only without cryptography
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = str(import_error)
 
 # ----------------------------------------------------------------------------------------------
 # Property ids ([MS-GPEF] 2.2.1.1.1.1 table unless said otherwise)
@@ -73,6 +80,16 @@ _TEMPLATE_V2_OID = "1.3.6.1.4.1.311.21.7"
 _TEMPLATE_V1_OID = "1.3.6.1.4.1.311.20.2"
 
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+
+# Where the stores live, for StdRegProv (EnumKey on the store key, GetBinaryValue of "Blob" on each
+# subkey): hDefKey HKEY_LOCAL_MACHINE.
+HKEY_LOCAL_MACHINE = 0x80000002
+BLOB_VALUE = "Blob"
+
+
+def store_key(store: str = "My") -> str:
+    """``SOFTWARE\\Microsoft\\SystemCertificates\\<store>\\Certificates`` (under HKLM)."""
+    return "SOFTWARE\\Microsoft\\SystemCertificates\\%s\\Certificates" % store
 
 
 class CertificateBlobError(ValueError):
@@ -244,7 +261,7 @@ class StoredCertificate:
             "has_private_key": self.has_private_key, "friendly_name": self.friendly_name,
             "template": self.template or self.template_extension, "renewed_by": self.renewed_by,
             "self_signed": self.self_signed,
-            "unknown_properties": sorted(pid for pid, _ in self.unknown_properties),
+            "unknown_properties": sorted(pid for pid, _value in self.unknown_properties),
         }
         if now is not None:
             result["days_left"] = self.days_left(now)
@@ -312,12 +329,12 @@ def _x509_fields(der: bytes) -> t.Dict[str, t.Any]:
 def _template_from_extension(oid: str, value: bytes) -> t.Optional[str]:
     try:
         if oid == _TEMPLATE_V1_OID:  # BMPString (UTF-16BE) template name
-            tag, body, _ = _der_read(value, 0)
+            tag, body, _end = _der_read(value, 0)
             return body.decode("utf-16-be") if tag == 0x1E else None
-        tag, body, _ = _der_read(value, 0)  # SEQUENCE { templateID OID, major, minor }
+        tag, body, _end = _der_read(value, 0)  # SEQUENCE { templateID OID, major, minor }
         if tag != 0x30:
             return None
-        tag, inner, _ = _der_read(body, 0)
+        tag, inner, _end = _der_read(body, 0)
         return _decode_oid(inner) if tag == 0x06 else None
     except (ValueError, UnicodeDecodeError):
         return None
@@ -380,6 +397,9 @@ def parse_blob(data: bytes, thumbprint: str) -> StoredCertificate:
     actual = hashlib.sha1(der).hexdigest().upper()  # nosec - SHA-1 is how Windows names the key
     if actual != expected:
         raise CertificateBlobError(expected, "the certificate's SHA-1 is %s, not the registry key's name" % actual)
+    if not HAS_CRYPTOGRAPHY:
+        raise RuntimeError("reading certificates needs the Python package cryptography on the controller "
+                           "(pip install cryptography; pypsrp depends on it too): %s" % CRYPTOGRAPHY_IMPORT_ERROR)
     try:
         fields = _x509_fields(der)
     except Exception as error:  # cryptography raises ValueError and friends; report, never crash
@@ -504,7 +524,7 @@ def _dns_match(pattern: str, name: str) -> bool:
     """RFC 6125 style: case-insensitive, a wildcard only as the whole leftmost label."""
     pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
     if pattern.startswith("*."):
-        head, _, rest = name.partition(".")
+        head, _dot, rest = name.partition(".")
         return bool(head) and rest == pattern[2:]
     return pattern == name
 
@@ -588,6 +608,16 @@ def listener_reasons(cert: StoredCertificate, now: datetime.datetime, names: t.I
     return reasons
 
 
+def listener_fitness(cert: StoredCertificate, now: datetime.datetime, names: t.Iterable[str] = (),
+                     trusted_issuers: t.Optional[t.Iterable[t.Any]] = None,
+                     authorities: t.Sequence[StoredCertificate] = ()) -> t.Dict[str, t.Any]:
+    """The certificate as ``info`` reports it: its fields, ``usable`` and the reasons when it is not."""
+    reasons = listener_reasons(cert, now, names, trusted_issuers, authorities)
+    result = cert.to_dict(now)
+    result.update(usable=not reasons, reasons=[r.to_dict() for r in reasons])
+    return result
+
+
 # ----------------------------------------------------------------------------------------------
 # Selection (certificate: auto) and renewal chains
 # ----------------------------------------------------------------------------------------------
@@ -621,8 +651,8 @@ class Selection:
             return "no certificate qualifies: the store holds none"
         lines = ["no certificate qualifies:"]
         for cert, reasons in self.rejected:
-            lines.append("- %s (%s): %s" % (cert.thumbprint, cert.subject or "no subject",
-                                             "; ".join(r.message for r in reasons)))
+            why = "; ".join(r.message for r in reasons)
+            lines.append("- %s (%s): %s" % (cert.thumbprint, cert.subject or "no subject", why))
         return "\n".join(lines)
 
 

@@ -96,7 +96,7 @@ SID_ALIASES: t.Dict[str, t.Tuple[t.Optional[str], str]] = {
     "WD": ("S-1-1-0", "Everyone"),
     "WR": ("S-1-5-33", "NT AUTHORITY\\WRITE RESTRICTED"),
 }
-_ALIAS_OF_SID = {sid: alias for alias, (sid, _) in SID_ALIASES.items() if sid}
+_ALIAS_OF_SID = {sid: alias for alias, (sid, _name) in SID_ALIASES.items() if sid}
 
 ALLOW_TYPES = ("A", "OA", "XA", "ZA")
 DENY_TYPES = ("D", "OD", "XD")
@@ -495,7 +495,7 @@ class Grant:
         return render_rights(self.allowed)
 
     def winrm_permissions(self) -> t.List[str]:
-        return [name for name, bit, _ in WINRM_PERMISSIONS if self.effective & bit]
+        return [name for name, bit, _meaning in WINRM_PERMISSIONS if self.effective & bit]
 
     def to_dict(self) -> t.Dict[str, t.Any]:
         return {"trustee": sid_token(self.trustee), "sid": self.trustee if self.trustee.startswith("S-") else None,

@@ -129,8 +129,9 @@ def stored(der: bytes, private_key=True, **kwargs) -> certstore.StoredCertificat
 # parse_blob against hand-built blobs
 # ---------------------------------------------------------------------------------------------
 
-LEAF = make_leaf(extensions=[x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2"),
-                                                         b"\x1e\x12" + "WebServer".encode("utf-16-be"))])
+TEMPLATE_NAME_EXTENSION = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2"),
+                                                     b"\x1e\x12" + "WebServer".encode("utf-16-be"))
+LEAF = make_leaf(extensions=[TEMPLATE_NAME_EXTENSION])
 RENEWAL_TARGET = "AB" * 20
 
 
@@ -207,9 +208,9 @@ def test_every_truncation_is_a_blob_error_naming_the_certificate():
 def test_corrupted_blobs_never_raise_anything_else():
     blob = bytearray(full_blob())
     rng = random.Random(20260301)
-    for _ in range(400):
+    for _round in range(400):
         damaged = bytearray(blob)
-        for _ in range(rng.randint(1, 4)):
+        for _hit in range(rng.randint(1, 4)):
             damaged[rng.randrange(len(damaged))] = rng.randrange(256)
         try:
             parse_blob(bytes(damaged), sha1(LEAF))
@@ -381,10 +382,10 @@ def test_template_extension_counts_for_selection():
 
 def _chain(*specs):
     """specs: (end offset in days, renewed_by index or None); returns the stored certificates."""
-    ders = [make_leaf(start=NOW - 400 * DAY + i * DAY, end=NOW + end * DAY) for i, (end, _) in enumerate(specs)]
+    ders = [make_leaf(start=NOW - 400 * DAY + i * DAY, end=NOW + end * DAY) for i, (end, _next) in enumerate(specs)]
     thumbs = [sha1(d) for d in ders]
     return [stored(d, renewed_by=None if nxt is None else (thumbs[nxt] if isinstance(nxt, int) else nxt))
-            for d, (_, nxt) in zip(ders, specs)]
+            for d, (_end, nxt) in zip(ders, specs)]
 
 
 def test_follow_renewals_to_the_newest_valid():
@@ -422,3 +423,18 @@ def test_thumbprint_normalization():
     assert certstore.normalize_thumbprint("\u200e" + "a" * 40) == "A" * 40
     with pytest.raises(ValueError, match="40 hexadecimal digits"):
         certstore.normalize_thumbprint("xyz")
+
+
+def test_listener_fitness_is_the_info_view():
+    good = stored(make_leaf())
+    view = certstore.listener_fitness(good, NOW, ["win1.contoso.com"], ["Contoso Issuing CA"])
+    assert view["usable"] is True and view["reasons"] == [] and view["thumbprint"] == good.thumbprint
+    bad = stored(make_leaf(ekus=(CLIENT_AUTH,)), private_key=False)
+    view = certstore.listener_fitness(bad, NOW)
+    assert view["usable"] is False
+    assert [r["code"] for r in view["reasons"]] == [certstore.NO_SERVER_AUTH, certstore.NO_PRIVATE_KEY]
+    assert view["reasons"][1]["message"] == "no private key is associated with it in the store"
+
+
+def test_store_key():
+    assert certstore.store_key("Root") == "SOFTWARE\\Microsoft\\SystemCertificates\\Root\\Certificates"

@@ -115,10 +115,11 @@ def test_source_initiated_tables(table, rows):
 def test_every_row_of_every_table_is_covered():
     assert len(COLLECTOR_TABLE) == len(COLLECTOR_INITIATED) == 9
     assert len(FQDN_TABLE) + len(HTTP_TABLE) == len(SOURCE_INITIATED) == 18
-    pairs = {(STATE[c], STATE[s]) for c, s, *_ in COLLECTOR_TABLE}
+    pairs = {(STATE[c], STATE[s]) for c, s, *_cells in COLLECTOR_TABLE}
     assert pairs == set(COLLECTOR_INITIATED)
-    assert {("fqdn",) + (STATE[c], STATE[s]) for c, s, *_ in FQDN_TABLE} | \
-           {("http",) + (STATE[c], STATE[s]) for c, s, *_ in HTTP_TABLE} == set(SOURCE_INITIATED)
+    keys = {("fqdn", STATE[c], STATE[s]) for c, s, *_cells in FQDN_TABLE}
+    keys |= {("http", STATE[c], STATE[s]) for c, s, *_cells in HTTP_TABLE}
+    assert keys == set(SOURCE_INITIATED)
 
 
 @pytest.mark.parametrize("existing, table", [

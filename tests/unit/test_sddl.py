@@ -193,7 +193,7 @@ def test_names_of_trustees():
 
 
 def test_every_alias_round_trips():
-    for alias, (sid, _) in sddl.SID_ALIASES.items():
+    for alias, (sid, _name) in sddl.SID_ALIASES.items():
         assert sddl.canonical("O:" + alias) == "O:" + alias
         if sid:
             assert sddl.canonical("O:" + sid) == "O:" + alias
@@ -203,9 +203,9 @@ def test_damaged_strings_raise_only_sddl_errors():
     import random
     rng = random.Random(13)
     alphabet = "OGDS:;()AXPIDCBUWRSY-0123456789x\"@&"
-    for _ in range(2000):
+    for _round in range(2000):
         text = list(POWERSHELL)
-        for _ in range(rng.randint(1, 3)):
+        for _hit in range(rng.randint(1, 3)):
             text[rng.randrange(len(text))] = rng.choice(alphabet)
         try:
             sd = parse("".join(text))
