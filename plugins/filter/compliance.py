@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wsman.winrm.plugins.module_utils import controls
+from ansible_collections.wsman.winrm.plugins.module_utils import controls, reports
 
 # Status -> what a report shows; order = order of the summary columns.
 STATUS_LABELS = {
@@ -145,32 +145,39 @@ def _comparison(before_hosts: t.Mapping[str, t.Any], after_hosts: t.Mapping[str,
 
 
 def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unknown_as: str = "error") -> str:
-    """{host: control results} -> JUnit XML: one testsuite per host, one testcase per control."""
+    """{host: control results} -> JUnit XML: one testsuite per host, one testcase per host and control.
+
+    The outcome types the element: ``failure`` type="fail", ``error`` type="unknown" (or ``skipped``),
+    ``skipped`` for deviation and not_applicable; each testcase carries its severity and references as
+    properties and the finding (expected, actual, evidence) as text."""
     if unknown_as not in ("error", "skipped"):
-        raise AnsibleFilterError("wsman.winrm.compliance_junit: unknown_as must be 'error' or 'skipped'")
-    hosts = _by_host(results, "compliance_junit")
+        raise AnsibleFilterError("wsman.winrm.compliance_junit: unknown_as must be 'error' or 'skipped', got %r"
+                                 % (unknown_as,))
+    try:
+        hosts = reports.rows_by_host(results, "wsman.winrm.compliance_junit")
+    except reports.RowError as error:
+        raise AnsibleFilterError(str(error)) from None
     root = ET.Element("testsuites", name=name)
     grand = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for host in sorted(hosts):
-        suite = ET.SubElement(root, "testsuite", name=str(host))
-        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        suite = ET.SubElement(root, "testsuite", name=host, hostname=host)
+        counts = {"tests": len(hosts[host]), "failures": 0, "errors": 0, "skipped": 0}
         for result in hosts[host]:
-            counts["tests"] += 1
-            case = ET.SubElement(suite, "testcase", name="%s: %s" % (result["id"], result.get("title", "")),
-                                 classname="%s.%s" % (host, result["id"]), time="0")
             status = result["status"]
-            reason = _text(result.get("reason"))
-            detail = _case_detail(result)
+            case = ET.SubElement(suite, "testcase", classname="%s.%s" % (host, result["id"]), time="0",
+                                 name=reports.xml_safe("%s: %s" % (result["id"], result.get("title", ""))))
+            properties = ET.SubElement(case, "properties")
+            for key, value in _junit_properties(result):
+                ET.SubElement(properties, "property", name=key, value=reports.xml_safe(value))
+            reason = reports.xml_safe(reports.value_text(result.get("reason")))
+            detail = reports.xml_safe(reports.finding_text(result))
             if status == controls.FAIL:
                 counts["failures"] += 1
-                element = ET.SubElement(case, "failure", message=reason or "failed",
-                                        type=str(result.get("severity") or "fail"))
-                element.text = detail
+                ET.SubElement(case, "failure", message=reason or "failed", type=status).text = detail
             elif status == controls.UNKNOWN and unknown_as == "error":
                 counts["errors"] += 1
-                element = ET.SubElement(case, "error", message=reason or "the data was not gathered", type="unknown")
-                element.text = detail
-            elif status in (controls.DEVIATION, controls.NOT_APPLICABLE, controls.UNKNOWN):
+                ET.SubElement(case, "error", message=reason or "the data was not gathered", type=status).text = detail
+            elif status != controls.PASS:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message="%s: %s" % (status, reason) if reason else status)
             ET.SubElement(case, "system-out").text = detail
@@ -183,19 +190,14 @@ def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unkno
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
-def _case_detail(result: t.Mapping[str, t.Any]) -> str:
-    references = result.get("references") or {}
-    lines = ["status: %s" % result["status"],
-             "expected: %s" % _text(result.get("expected")),
-             "actual: %s" % _text(result.get("actual"))]
-    if references.get("cis"):
-        lines.append("CIS %s (%s) %s" % (references["cis"], references.get("cis_benchmark", ""),
-                                         references.get("cis_level") or ""))
-    if references.get("stig"):
-        lines.append("STIG %s %s" % (references["stig"], references.get("stig_severity") or ""))
-    for item in result.get("evidence") or []:
-        lines.append("evidence: %s = %s [%s]" % (item.get("setting"), _text(item.get("value")), item.get("source")))
-    return "\n".join(lines)
+def _junit_properties(result: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
+    """severity first (the control's, then the STIG's category), then the references that are set."""
+    refs = reports.references(result)
+    pairs = [("severity", result.get("severity")), ("status", result["status"]),
+             ("evaluated_status", result.get("evaluated_status")), ("stig_severity", refs.get("stig_severity")),
+             ("stig", refs.get("stig")), ("stig_version", refs.get("stig_version")), ("cis", refs.get("cis")),
+             ("cis_level", refs.get("cis_level")), ("cis_benchmark", refs.get("cis_benchmark"))]
+    return [(key, reports.value_text(value)) for key, value in pairs if value not in (None, "")]
 
 
 class FilterModule:
