@@ -29,8 +29,6 @@ TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"
 TEMPLATE = "compliance_dashboard.html.j2"
 # Ansible's magic groups name every host; they would only repeat the whole fleet.
 IGNORED_GROUPS = ("all", "ungrouped")
-# Keys of a row shown once per control (not per host) when every host agrees.
-CONTROL_KEYS = ("title", "severity", "references")
 
 
 def compliance_dashboard(results: t.Any, groups: t.Mapping[str, t.Any] | None = None,
@@ -83,6 +81,9 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
                 control_rows[row["id"]] = row
     column = {control_id: index for index, control_id in enumerate(control_ids)}
 
+    # A fleet's hosts mostly agree (the same title, references, expected value, often the same
+    # evidence): each control keeps its most common value per key, each cell only what differs.
+    common = _common_values(hosts, control_ids)
     host_list = []
     for host in sorted(hosts):
         cells = [-1] * len(control_ids)
@@ -90,8 +91,9 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
         for row in hosts[host]:
             index = column[row["id"]]
             cells[index] = statuses.index(row["status"])
+            shared = common[row["id"]]
             details[index] = {key: value for key, value in row.items()
-                              if key not in ("id", "status") and not (key in CONTROL_KEYS and value == control_rows[row["id"]].get(key))}
+                              if key not in ("id", "status") and (key not in shared or shared[key] != value)}
         host_list.append({"name": host, "cells": cells, "rows": details})
 
     # Worst first: failed controls weighted by severity, then unknown (not judged), then the name.
@@ -132,7 +134,7 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
                             "severity": control_rows[cid].get("severity") or ""}
                            for cid in order[:10] if fail_counts[cid]],
         "statuses": statuses,
-        "controls": [dict({key: control_rows[cid].get(key) for key in CONTROL_KEYS}, id=cid) for cid in control_ids],
+        "controls": [dict(common[cid], id=cid) for cid in control_ids],
         "order": [column[cid] for cid in order],
         "hosts": host_list,
         "not_assessed": [{"name": host, "reason": why} for host, why in sorted(not_assessed.items())],
@@ -140,6 +142,28 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
         "details": {str(h): {str(k): reports.value_text(v) for k, v in d.items()}
                     for h, d in host_details.items() if str(h) in known and isinstance(d, t.Mapping)},
     }
+
+
+def _common_values(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]],
+                   control_ids: list[str]) -> dict[str, dict[str, t.Any]]:
+    """Per control, for each key every host's row has, the value most hosts have."""
+    tallies: dict[str, dict[str, dict[str, list]]] = {cid: {} for cid in control_ids}
+    counts = dict.fromkeys(control_ids, 0)
+    for rows in hosts.values():
+        for row in rows:
+            counts[row["id"]] += 1
+            for key, value in row.items():
+                if key not in ("id", "status"):
+                    encoded = repr(value)  # rows of one judge spell equal values alike
+                    entry = tallies[row["id"]].setdefault(key, {}).setdefault(encoded, [0, value])
+                    entry[0] += 1
+    common = {}
+    for cid in control_ids:
+        common[cid] = {}
+        for key, values in tallies[cid].items():
+            if sum(count for count, _value in values.values()) == counts[cid]:
+                common[cid][key] = max(values.values(), key=lambda entry: entry[0])[1]
+    return common
 
 
 def _script_json(data: t.Any) -> str:

@@ -9,6 +9,17 @@
   var shownHosts = [];
   var shownColumns = [];
   var grid = document.getElementById("grid");
+
+  // A cell keeps only what differs from its control's common values (see fleet_data).
+  function rowAt(hostIndex, column) {
+    var own = data.hosts[hostIndex].rows[column];
+    if (!own) { return null; }
+    var row = {};
+    var shared = data.controls[column];
+    Object.keys(shared).forEach(function (key) { if (key !== "id") { row[key] = shared[key]; } });
+    Object.keys(own).forEach(function (key) { row[key] = own[key]; });
+    return row;
+  }
   var panel = document.getElementById("drilldown");
 
   function esc(text) {
@@ -86,7 +97,7 @@
     var c = data.controls[position.column];
     var cell = h.cells[position.column];
     if (cell < 0) { return h.name + " / " + c.id + ": no result"; }
-    var detail = h.rows[position.column] || {};
+    var detail = rowAt(position.host, position.column) || {};
     return h.name + " / " + c.id + ": " + statuses[cell] + (detail.reason ? " - " + text(detail.reason) : "");
   }
 
@@ -144,7 +155,7 @@
     data.order.forEach(function (i) {
       var c = data.controls[i];
       var cell = h.cells[i];
-      var row = h.rows[i] || {};
+      var row = rowAt(hostIndex, i) || {};
       var tr = element("tr");
       tr.setAttribute("data-control", c.id);
       if (i === column) { tr.className = "focus"; }
@@ -154,9 +165,8 @@
       tr.appendChild(state);
       var name = element("td");
       name.appendChild(element("strong", "", c.id));
-      name.appendChild(element("div", "", row.title || c.title || ""));
-      name.appendChild(element("div", "refs", [row.severity || c.severity || "", references(row.references || c.references)]
-        .filter(Boolean).join(" - ")));
+      name.appendChild(element("div", "", row.title || ""));
+      name.appendChild(element("div", "refs", [row.severity || "", references(row.references)].filter(Boolean).join(" - ")));
       tr.appendChild(name);
       var finding = element("td");
       finding.appendChild(element("div", "", "expected: " + text(row.expected)));
