@@ -51,13 +51,15 @@ def rows_by_host(results: t.Any, consumer: str) -> dict[str, list[t.Mapping[str,
                            "wsman.winrm.compliance)" % (consumer, host, type(rows).__name__))
         for index, row in enumerate(rows):
             where = "%s: host %r, control result %d" % (consumer, host, index)
+            # Each message ends with what the whole value should be, for the user who passed another list.
+            should = "; the value for host %r is not a list of control results (the output of wsman.winrm.compliance)" % host
             if not isinstance(row, t.Mapping):
-                raise RowError("%s is a %s, not a dict" % (where, type(row).__name__))
+                raise RowError("%s is a %s, not a dict%s" % (where, type(row).__name__, should))
             if not isinstance(row.get("id"), str) or not row["id"]:
-                raise RowError("%s has no 'id' (the control id, e.g. service_basic)" % where)
+                raise RowError("%s has no 'id' (the control id, e.g. service_basic)%s" % (where, should))
             if row.get("status") not in controls.STATUSES:
-                raise RowError("%s (%s): 'status' is %r; expected one of %s"
-                               % (where, row["id"], row.get("status"), ", ".join(controls.STATUSES)))
+                raise RowError("%s (%s): 'status' is %r; expected one of %s%s"
+                               % (where, row["id"], row.get("status"), ", ".join(controls.STATUSES), should))
         checked[str(host)] = list(rows)
     return checked
 
