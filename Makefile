@@ -29,7 +29,7 @@ $(STAMP): requirements.txt tests/requirements.txt tests/simulator/pyproject.toml
 venv: $(STAMP)
 
 # Debian packages used by the tests: shellcheck for ansible-test sanity.
-SYSTEM_PACKAGES := shellcheck tinyproxy krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+SYSTEM_PACKAGES := shellcheck tinyproxy krb5-kdc krb5-admin-server krb5-user libkrb5-dev chromium chromium-driver
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
