@@ -83,7 +83,7 @@ def validate_ckl(element: ET.Element, path: str = "") -> None:
         assert count >= low, "%s: expected %s at child %d, found %s" % (
             path, name, position, children[position].tag if position < len(children) else "the end")
     assert position == len(children), "%s: %s is not allowed at child %d (schema order: %s)" % (
-        path, children[position].tag, position, [n for n, _, _ in SEQUENCES[element.tag]])
+        path, children[position].tag, position, [child for child, _low, _high in SEQUENCES[element.tag]])
     for child in children:
         validate_ckl(child, path)
 

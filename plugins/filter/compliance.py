@@ -5,7 +5,6 @@
 files beside). The judging is ``module_utils/controls.py``; this file only adapts and renders."""
 from __future__ import annotations
 
-import json
 import typing as t
 import xml.etree.ElementTree as ET
 
@@ -42,28 +41,14 @@ def compliance(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerber
 
 
 def _by_host(results: t.Any, filter_name: str) -> dict[str, list[t.Mapping[str, t.Any]]]:
-    """{host: [control results]}; a bare list of control results is one host called "host"."""
-    if isinstance(results, t.Mapping):
-        hosts = dict(results)
-    elif isinstance(results, (list, tuple)):
-        hosts = {"host": list(results)}
-    else:
-        raise AnsibleFilterError("wsman.winrm.%s expects {host: control results}, got %s"
-                                 % (filter_name, type(results).__name__))
-    for host, items in hosts.items():
-        if not isinstance(items, (list, tuple)) or not all(
-                isinstance(item, t.Mapping) and "id" in item and "status" in item for item in items):
-            raise AnsibleFilterError("wsman.winrm.%s: the value for host %r is not a list of control results "
-                                     "(the output of wsman.winrm.compliance)" % (filter_name, host))
-    return hosts
+    """{host: [control results]} checked against the row contract (module_utils/reports.py)."""
+    try:
+        return reports.rows_by_host(results, "wsman.winrm." + filter_name)
+    except reports.RowError as error:
+        raise AnsibleFilterError(str(error)) from None
 
 
-def _text(value: t.Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
+_text = reports.value_text
 
 
 def _cell(value: t.Any) -> str:
@@ -153,10 +138,7 @@ def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unkno
     if unknown_as not in ("error", "skipped"):
         raise AnsibleFilterError("wsman.winrm.compliance_junit: unknown_as must be 'error' or 'skipped', got %r"
                                  % (unknown_as,))
-    try:
-        hosts = reports.rows_by_host(results, "wsman.winrm.compliance_junit")
-    except reports.RowError as error:
-        raise AnsibleFilterError(str(error)) from None
+    hosts = _by_host(results, "compliance_junit")
     root = ET.Element("testsuites", name=name)
     grand = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for host in sorted(hosts):

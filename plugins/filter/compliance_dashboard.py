@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """``compliance_dashboard``: compliance rows of a fleet -> one self-contained HTML page (docs: the .yml beside).
 
-The page is a Jinja template (``templates/compliance_dashboard.html.j2`` beside this file, or the user's
-own) with its style and script inline and the fleet's data as one JSON block; the script draws the
+The page is a Jinja template (``plugins/plugin_utils/templates/compliance_dashboard.html.j2``, or the
+user's own) with its style and script inline and the fleet's data as one JSON block; the script draws the
 grid in the browser, so the page stays small and opens fast with thousands of hosts. Its Content
 Security Policy allows nothing to be fetched (``default-src 'none'``) and only this page's own script
 to run (by its SHA-256), so the file needs no network and a value read from a host can never run as code.
@@ -25,7 +25,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wsman.winrm.plugins.module_utils import controls, reports
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+# Beside the plugin utilities, not in plugins/filter, where every file is taken for a filter plugin.
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugin_utils", "templates")
 TEMPLATE = "compliance_dashboard.html.j2"
 # Ansible's magic groups name every host; they would only repeat the whole fleet.
 IGNORED_GROUPS = ("all", "ungrouped")
@@ -106,8 +107,8 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
     host_list.sort(key=host_key)
     fail_counts = {cid: sum(1 for h in host_list if h["cells"][column[cid]] == statuses.index(controls.FAIL))
                    for cid in control_ids}
-    order = sorted(control_ids, key=lambda cid: (-fail_counts[cid], -_weight(control_rows[cid].get("severity")),
-                                                column[cid]))
+    order = sorted(control_ids,
+                   key=lambda cid: (-fail_counts[cid], -_weight(control_rows[cid].get("severity")), column[cid]))
 
     known = set(hosts) | set(not_assessed)
     group_members = {}
@@ -181,7 +182,7 @@ def _sha256(text: str) -> str:
 def render(data: t.Mapping[str, t.Any], title: str, template: str | None = None) -> str:
     if template is not None and not os.path.isfile(template):
         raise AnsibleFilterError("wsman.winrm.compliance_dashboard: template %r is not a file; give the path of a "
-                                 "Jinja template (start from the collection's templates/%s)" % (template, TEMPLATE))
+                                 "Jinja template (start from the collection's plugins/plugin_utils/templates/%s)" % (template, TEMPLATE))
     with open(os.path.join(TEMPLATES, "compliance_dashboard.js"), encoding="utf-8") as handle:
         script = handle.read()
     with open(os.path.join(TEMPLATES, "compliance_dashboard.css"), encoding="utf-8") as handle:

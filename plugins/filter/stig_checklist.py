@@ -155,9 +155,9 @@ class _Checklist:
                              "would be empty; judge the host with wsman.winrm.compliance and a stig version" % host)
         versions = sorted({str(reports.references(row).get("stig_version") or "") for row in self.rows})
         if len(versions) != 1 or versions[0] not in STIG_BENCHMARKS:
+            found = ", ".join(version or "no stig_version" for version in versions) or "none"
             raise ValueError("host %r: the STIG IDs come from %s; one checklist holds one STIG: judge all of a host's "
-                             "controls with one stig version (%s)" % (host, ", ".join(v or "no stig_version" for v in versions)
-                                                                     or "none", ", ".join(STIG_BENCHMARKS)))
+                             "controls with one stig version (%s)" % (host, found, ", ".join(STIG_BENCHMARKS)))
         self.stig = versions[0]
         self.stig_id, self.stig_title, self.display_name = STIG_BENCHMARKS[self.stig]
         self.target = target

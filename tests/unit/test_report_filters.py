@@ -105,8 +105,8 @@ def test_checklist_ids_target_and_provenance(fleet):
     assert first["target_data"]["comments"] == "DMZ"
     assert json.loads(documents["WIN-GPO"])["target_data"]["role"] == "Member Server"
     rule = next(r for r in first["stigs"][0]["rules"] if r["rule_version"] == "WN22-CC-000500")
-    assert (rule["group_id"], rule["rule_id_src"], rule["rule_id"]) == ("V-254382", "SV-254382r958472_rule",
-                                                                         "SV-254382r958472")
+    ids = (rule["group_id"], rule["rule_id_src"], rule["rule_id"])
+    assert ids == ("V-254382", "SV-254382r958472_rule", "SV-254382r958472")
     assert "collection: wsman.winrm 0.1.0" in rule["comments"] and "generated: " in rule["comments"]
     assert first["stigs"][0]["release_info"].startswith("Release: 3")
     # Exporting again names the same checklist, STIG and rules, so STIG Viewer updates rather than duplicates.
@@ -189,8 +189,8 @@ def test_dashboard_is_self_contained_and_inert(fleet):
     assert "default-src 'none'" in page.policy and _sha256(code_text) in page.policy
     data = json.loads(data_text)
     assert {h["name"] for h in data["hosts"]} == {"WIN-2022", HOSTILE}
-    assert data["groups"] == {"dmz": ["WIN-2022"]} and data["not_assessed"] == [{"name": "WIN-OFF",
-                                                                                  "reason": "connection refused"}]
+    assert data["groups"] == {"dmz": ["WIN-2022"]}
+    assert data["not_assessed"] == [{"name": "WIN-OFF", "reason": "connection refused"}]
     host = next(h for h in data["hosts"] if h["name"] == "WIN-2022")
     column = [c["id"] for c in data["controls"]].index(rows["WIN-2022"][0]["id"])
     assert dict(data["controls"][column], **host["rows"][column])["reason"] == HOSTILE
