@@ -36,6 +36,12 @@ JUDGING = {"server2022": "domain_kerberos", "gpo": "domain_kerberos", "upgraded1
            "winrm11": "workgroup_https"}
 
 
+# Click, then wait (in the page) until every row of the filtered grid is drawn; the milliseconds it took.
+UNTIL_DRAWN = ("new Promise(function(done){var t=performance.now(); %s.click(); (function wait(){"
+               "if (document.body.getAttribute('data-ready') === 'true') done(performance.now()-t);"
+               " else setTimeout(wait, 0);})();})")
+
+
 def read_info(host_vars: dict) -> dict:
     """What wsman.winrm.info returns for the host (its report), or the failure."""
     from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import resolve
@@ -105,11 +111,10 @@ def main() -> int:
             browser.wait_for("document.body.getAttribute('data-ready') === 'true'")
             loads.append((time.perf_counter() - started) * 1000)
             ready.append(browser.evaluate("performance.getEntriesByName('dashboard-ready')[0].startTime"))
-            paints.append(browser.wait_for("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"))
+            paints.append(browser.wait_for("(performance.getEntriesByName('dashboard-painted')[0] || {}).startTime"))
             heaps.append(browser.metrics()["JSHeapUsedSize"] / 2 ** 20)
-            filters.append(browser.evaluate(
-                "(function(){var b=document.querySelector('button.status[data-status=\"fail\"]');"
-                "var t=performance.now(); b.click(); var d=performance.now()-t; b.click(); return d;})()"))
+            filters.append(browser.evaluate(UNTIL_DRAWN % "document.querySelector('button.status[data-status=\"fail\"]')"))
+            browser.evaluate(UNTIL_DRAWN % "document.querySelector('button.status[data-status=\"fail\"]')")
             drills.append(browser.evaluate(
                 "(function(){var h=document.querySelector('#grid tbody tr th.host');"
                 "var t=performance.now(); h.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
@@ -118,11 +123,11 @@ def main() -> int:
                 browser.screenshot(os.path.join(output, "dashboard-%d.png" % args.hosts))
         problems = browser.console_problems()
         requests = sorted(set(browser.requests()) - {"about:blank"})
-    print(f"chromium, {args.opens} opens (median): grid drawn {statistics.median(ready):.0f} ms after navigation "
-          f"start (the page's own mark), first contentful paint {statistics.median(paints):.0f} ms, load event seen by "
-          f"the test {statistics.median(loads):.0f} ms (min {min(loads):.0f}, max {max(loads):.0f}); "
-          f"JS heap {statistics.median(heaps):.1f} MiB")
-    print(f"interaction: status filter {statistics.median(filters):.0f} ms, host drill-down "
+    print(f"chromium, {args.opens} opens, median ms after navigation start (the page's own marks): "
+          f"worst hosts on screen {statistics.median(paints):.0f} (max {max(paints):.0f}), every row in the grid "
+          f"{statistics.median(ready):.0f} (max {max(ready):.0f}); open to drawn as the test sees it "
+          f"{statistics.median(loads):.0f}; JS heap {statistics.median(heaps):.1f} MiB")
+    print(f"interaction: status filter, click to every row drawn {statistics.median(filters):.0f} ms, host drill-down "
           f"{statistics.median(drills):.0f} ms (median)")
     print(f"requests: {requests}; console problems: {len(problems)}")
     print(f"page: {path}")

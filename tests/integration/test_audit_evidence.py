@@ -121,6 +121,7 @@ def browser():
 
 
 def rows_shown(browser):
+    browser.wait_for("document.body.getAttribute('data-ready') === 'true'")
     return browser.evaluate("Array.from(document.querySelectorAll('#grid tbody tr th.host')).map(e => e.textContent)")
 
 
