@@ -16,6 +16,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import typing as t
 
 import jinja2
@@ -65,6 +66,11 @@ def _not_assessed(value: t.Any, name: str) -> dict[str, str]:
                              % (name, type(value).__name__))
 
 
+def _natural(name: str) -> list:
+    """WIN-9 before WIN-10: digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", name)]
+
+
 def _weight(severity: t.Any) -> int:
     return {"high": 3, "medium": 2, "low": 1}.get(str(severity or "").lower(), 1)
 
@@ -102,7 +108,7 @@ def fleet_data(hosts: t.Mapping[str, list[t.Mapping[str, t.Any]]], groups: t.Map
         fails = sum(_weight(control_rows[control_ids[i]].get("severity")) for i, s in enumerate(item["cells"])
                     if s == statuses.index(controls.FAIL))
         unknown = item["cells"].count(statuses.index(controls.UNKNOWN))
-        return (-fails, -unknown, item["name"])
+        return (-fails, -unknown, _natural(item["name"]))
 
     host_list.sort(key=host_key)
     fail_counts = {cid: sum(1 for h in host_list if h["cells"][column[cid]] == statuses.index(controls.FAIL))

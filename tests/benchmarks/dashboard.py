@@ -113,14 +113,14 @@ def main() -> int:
             ready.append(browser.evaluate("performance.getEntriesByName('dashboard-ready')[0].startTime"))
             paints.append(browser.wait_for("(performance.getEntriesByName('dashboard-painted')[0] || {}).startTime"))
             heaps.append(browser.metrics()["JSHeapUsedSize"] / 2 ** 20)
+            if attempt == 0:
+                browser.screenshot(os.path.join(output, "dashboard-%d.png" % args.hosts))
             filters.append(browser.evaluate(UNTIL_DRAWN % "document.querySelector('button.status[data-status=\"fail\"]')"))
             browser.evaluate(UNTIL_DRAWN % "document.querySelector('button.status[data-status=\"fail\"]')")
             drills.append(browser.evaluate(
                 "(function(){var h=document.querySelector('#grid tbody tr th.host');"
                 "var t=performance.now(); h.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
                 "return performance.now()-t;})()"))
-            if attempt == 0:
-                browser.screenshot(os.path.join(output, "dashboard-%d.png" % args.hosts))
         problems = browser.console_problems()
         requests = sorted(set(browser.requests()) - {"about:blank"})
     print(f"chromium, {args.opens} opens, median ms after navigation start (the page's own marks): "
