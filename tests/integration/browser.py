@@ -94,6 +94,7 @@ class Chromium:
         message = {"id": next(self._ids), "method": method, "params": params}
         if session and self.session:
             message["sessionId"] = self.session
+        self.socket.settimeout(self.timeout)  # wait_event may have left a short one
         self.socket.send(json.dumps(message))
         while True:
             reply = json.loads(self.socket.recv())
