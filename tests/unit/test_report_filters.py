@@ -99,14 +99,14 @@ def test_checklist_ids_target_and_provenance(fleet):
                                targets={"WIN-2022": {"ansible_host": "192.0.2.10", "domain_role": 5, "comments": "DMZ"},
                                         "WIN-GPO": {"fqdn": "gpo.example.com", "role": "member server"}},
                                provenance={"collection": "wsman.winrm 0.1.0"},
-                               rule_ids={"WN22-CC-000500": {"vuln": "V-254382", "rule": "SV-254382r958472_rule"}})
+                               rule_ids={"WN22-CC-000500": {"vuln": "V-254381", "rule": "SV-254381r1_rule"}})
     first = json.loads(documents["WIN-2022"])
     assert first["target_data"]["ip_address"] == "192.0.2.10" and first["target_data"]["role"] == "Domain Controller"
     assert first["target_data"]["comments"] == "DMZ"
     assert json.loads(documents["WIN-GPO"])["target_data"]["role"] == "Member Server"
     rule = next(r for r in first["stigs"][0]["rules"] if r["rule_version"] == "WN22-CC-000500")
     ids = (rule["group_id"], rule["rule_id_src"], rule["rule_id"])
-    assert ids == ("V-254382", "SV-254382r958472_rule", "SV-254382r958472")
+    assert ids == ("V-254381", "SV-254381r1_rule", "SV-254381r1")
     assert "collection: wsman.winrm 0.1.0" in rule["comments"] and "generated: " in rule["comments"]
     assert first["stigs"][0]["release_info"].startswith("Release: 3")
     # Exporting again names the same checklist, STIG and rules, so STIG Viewer updates rather than duplicates.
@@ -137,7 +137,7 @@ def test_checklist_rejects_bad_options(fleet):
     with pytest.raises(AnsibleFilterError, match=r"targets\['WIN-2022'\].domain_role is 9; expected 0-5"):
         stig_checklist(fleet, targets={"WIN-2022": {"domain_role": 9}})
     with pytest.raises(AnsibleFilterError, match=r"rule_ids\['WN22-CC-000500'\] must be \{vuln: V-"):
-        stig_checklist(fleet, rule_ids={"WN22-CC-000500": "V-254382"})
+        stig_checklist(fleet, rule_ids={"WN22-CC-000500": "V-254381"})
 
 
 def test_ckl_stays_valid_xml_with_hostile_text(fleet):
