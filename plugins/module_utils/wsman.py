@@ -153,6 +153,8 @@ HINTS: dict[int | str, str] = {
                       "set the port explicitly if this is one; the collection never falls back on its own",
     "dns": "the host name does not resolve: check ansible_host and DNS",
     "unreachable": "the host cannot be reached: check routing, the address and the firewall",
+    "dropped": "the request reached the host but its reply was cut off, so whether it was applied is unknown: "
+               "read the setting back (wsman.winrm.info) before retrying; check the network path and proxies",
     "proxy": "the proxy refused or failed the connection: check the proxy URL and its credentials, or "
              "connect without a proxy",
     "tls": "the server certificate was not accepted: give the CA bundle that issued it (cert_validation "
@@ -220,11 +222,24 @@ _install_log_redaction()
 
 
 class WSManError(Exception):
-    """Base of every error of the session; ``str()`` is ``<message> (code N). <hint>``."""
+    """Base of every error of the session; ``str()`` is ``<message> (code N). <hint>``.
+
+    ``outcome_unknown`` is True when the request may have reached the host and been applied but no
+    trustworthy reply arrived (read timeout after sending, connection dropped mid-reply, HTTP 500
+    that is not a SOAP fault, malformed or truncated XML, an unencrypted reply on an encrypted
+    session, the deadline passed); False when it certainly was not applied (refused connection,
+    connect timeout, DNS, TLS handshake, authentication refused, a well-formed WS-Man fault, bad
+    settings found before sending). After an unknown outcome, read the host's state back before
+    undoing or reporting anything.
+    """
+
+    outcome_unknown_default = True
 
     def __init__(self, message: str, code: int | None = None, hint: str = "", *,
-                 operation: str | None = None, secrets: t.Iterable[str | None] = ()):
+                 operation: str | None = None, secrets: t.Iterable[str | None] = (),
+                 outcome_unknown: bool | None = None):
         secrets = tuple(secrets)
+        self.outcome_unknown = self.outcome_unknown_default if outcome_unknown is None else bool(outcome_unknown)
         self.code = code
         self.message = scrub((message or "").strip(), secrets)
         self.hint = scrub((hint or "").strip(), secrets)
@@ -243,12 +258,15 @@ class WSManError(Exception):
         return self._render()
 
     def to_dict(self) -> dict[str, t.Any]:
-        """For module results: code, message, hint (never a secret)."""
-        return {"code": self.code, "message": self.message, "hint": self.hint, "operation": self.operation}
+        """For module results: code, message, hint (never a secret) and whether the outcome is unknown."""
+        return {"code": self.code, "message": self.message, "hint": self.hint, "operation": self.operation,
+                "outcome_unknown": self.outcome_unknown}
 
 
 class WSManFault(WSManError):
-    """A SOAP fault from the service."""
+    """A SOAP fault from the service: the service refused the request, nothing was applied."""
+
+    outcome_unknown_default = False
 
     def __init__(self, message: str, code: int | None = None, hint: str = "", *, subcode: str | None = None,
                  machine: str | None = None, provider: str | None = None, **kwargs: t.Any):
@@ -259,19 +277,27 @@ class WSManFault(WSManError):
 
 
 class AuthenticationFailed(WSManError):
-    """HTTP 401, or the authentication library gave up."""
+    """HTTP 401, or the authentication library gave up: the request was not processed."""
+
+    outcome_unknown_default = False
 
 
 class ConnectionFailed(WSManError):
-    """Refused, unreachable, DNS, proxy."""
+    """Refused, unreachable, DNS, proxy (no request reached the host), or dropped mid-reply
+    (raised with ``outcome_unknown=True``)."""
+
+    outcome_unknown_default = False
 
 
 class TLSFailed(WSManError):
-    """Certificate validation, pinning or handshake."""
+    """Certificate validation, pinning or handshake: nothing was sent."""
+
+    outcome_unknown_default = False
 
 
 class TimedOut(WSManError):
-    """Connect/read timeout, or the service's own operation timeout."""
+    """Read timeout or deadline after sending (outcome unknown); a connect timeout is raised with
+    ``outcome_unknown=False``."""
 
 
 class OperationTimedOut(WSManFault, TimedOut):
@@ -553,15 +579,19 @@ class Session:
                                     hint=HINTS["proxy"], **common)
         if isinstance(error, requests.exceptions.Timeout):
             stage = "connecting to" if isinstance(error, requests.exceptions.ConnectTimeout) else "waiting for"
-            return TimedOut("timed out %s %s" % (stage, ep.url), hint=HINTS["timeout"], **common)
-        if isinstance(error, requests.exceptions.ConnectionError):
+            return TimedOut("timed out %s %s" % (stage, ep.url), hint=HINTS["timeout"],
+                            outcome_unknown=not isinstance(error, requests.exceptions.ConnectTimeout), **common)
+        if isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
             return self._translate_connection(error, common)
         if isinstance(error, WinRMTransportError):
             status = getattr(error, "code", None)
+            # A 5xx without a SOAP fault may come after the service applied the request; a 4xx is a refusal.
             return WSManError("%s answered HTTP %s" % (ep.url, status),
-                              hint=HINTS["http"].format(status=status, path=ep.path), **common)
+                              hint=HINTS["http"].format(status=status, path=ep.path),
+                              outcome_unknown=not (isinstance(status, int) and 400 <= status < 500), **common)
         if isinstance(error, ValueError):
-            return WSManError("invalid connection settings for %s: %s" % (ep.url, error), hint=HINTS["config"], **common)
+            return WSManError("invalid connection settings for %s: %s" % (ep.url, error), hint=HINTS["config"],
+                              outcome_unknown=False, **common)
         if isinstance(error, ET.ParseError) or isinstance(error, WinRMError):
             return WSManError("unexpected reply from %s: %s" % (ep.url, _short(str(error))),
                               hint=HINTS["protocol"], **common)
@@ -588,6 +618,9 @@ class Session:
         ep = self.endpoint
         text = str(error)
         lowered = text.lower()
+        if _dropped_after_sending(error):
+            return ConnectionFailed("%s closed the connection before its reply was complete: %s" % (ep.url, _short(text)),
+                                    hint=HINTS["dropped"], outcome_unknown=True, **common)
         if "refused" in lowered:
             hint = HINTS["refused"].format(port=ep.port)
             if ep.port in WINRM_11_PORTS:
@@ -599,6 +632,24 @@ class Session:
         if any(s in lowered for s in ("no route to host", "network is unreachable", "host is down")):
             return ConnectionFailed("cannot reach %s" % ep.url, hint=HINTS["unreachable"], **common)
         return ConnectionFailed("cannot connect to %s: %s" % (ep.url, _short(text)), hint=HINTS["unreachable"], **common)
+
+
+def _dropped_after_sending(error: BaseException) -> bool:
+    """The connection was open and the request sent when it broke (urllib3's "Connection aborted")."""
+    seen: set[int] = set()
+    pending: list[t.Any] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (requests.exceptions.ChunkedEncodingError, ConnectionResetError, BrokenPipeError)):
+            return True
+        if type(current).__name__ in ("ProtocolError", "RemoteDisconnected", "IncompleteRead"):
+            return True
+        pending += [current.__cause__, current.__context__]
+        pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return False
 
 
 def _short(text: str, limit: int = 300) -> str:

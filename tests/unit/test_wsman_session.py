@@ -565,3 +565,37 @@ def test_endpoint_fields_are_all_consumed():
                 "cert_fingerprint", "client_cert_pem", "client_key_pem", "proxy", "proxy_username",
                 "proxy_password", "connection_timeout", "read_timeout", "operation_timeout", "decisions"}
     assert {f.name for f in dataclasses.fields(Endpoint)} == consumed
+
+
+# ---------------------------------------------------------------------------------------------
+# outcome_unknown: may the request have been applied although no trustworthy reply came back?
+# ---------------------------------------------------------------------------------------------
+
+def _dropped_mid_reply():
+    from http.client import RemoteDisconnected
+    from urllib3.exceptions import ProtocolError
+    cause = ProtocolError("Connection aborted.", RemoteDisconnected("Remote end closed connection without response"))
+    return requests.exceptions.ConnectionError(cause)
+
+
+@pytest.mark.parametrize("error, unknown", [
+    pytest.param(requests.exceptions.ConnectionError("[Errno 111] Connection refused"), False, id="refused"),
+    pytest.param(requests.exceptions.ConnectionError("Name or service not known"), False, id="dns"),
+    pytest.param(requests.exceptions.ConnectTimeout("connect timed out"), False, id="connect-timeout"),
+    pytest.param(requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED]"), False, id="tls"),
+    pytest.param(AuthenticationError("Failed to authenticate"), False, id="401"),
+    pytest.param(fault_error(5, "Access is denied. "), False, id="soap-fault"),
+    pytest.param(WinRMTransportError("http", 404, ""), False, id="http-404"),
+    pytest.param(ValueError("bad settings"), False, id="settings"),
+    pytest.param(requests.exceptions.ReadTimeout("read timed out"), True, id="read-timeout"),
+    pytest.param(_dropped_mid_reply(), True, id="dropped-mid-reply"),
+    pytest.param(requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"), True, id="chunked"),
+    pytest.param(WinRMTransportError("http", 500, "<html>oops</html>"), True, id="http-500-not-a-fault"),
+    pytest.param(ET.ParseError("no element found: line 1, column 40"), True, id="truncated-xml"),
+    pytest.param(RuntimeError("something unexpected"), True, id="unknown"),
+])
+def test_outcome_unknown(error, unknown):
+    with pytest.raises(WSManError) as info:
+        session_with(FakeClient(error=error)).put("winrm/config/client", ET.Element("Client"))
+    assert info.value.outcome_unknown is unknown
+    assert info.value.to_dict()["outcome_unknown"] is unknown
