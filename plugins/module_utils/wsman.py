@@ -16,19 +16,19 @@ import typing as t
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
+from ansible_collections.wsman.winrm.plugins.module_utils import compat
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import DEFAULTS as _DEFAULT_PORTS
 
 try:
     import requests
     from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
-    from pypsrp.wsman import WSMan, SelectorSet
+    from pypsrp.wsman import SelectorSet
 
     HAS_PYPSRP = True
     PYPSRP_IMPORT_ERROR: str | None = None
 except ImportError as import_error:  # pragma: no cover - exercised only without pypsrp
     HAS_PYPSRP = False
     PYPSRP_IMPORT_ERROR = str(import_error)
-    WSMan = object  # type: ignore[assignment,misc]
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoint
@@ -145,6 +145,8 @@ HINTS: dict[int | str, str] = {
                        "prefer HTTPS or NTLM/Kerberos with message encryption",
     "auth_kerberos": "Kerberos needs a ticket (kinit) or credentials, a host name (not an IP address) and an "
                      "SPN WSMAN/<host>",
+    "kerberos_cache": "run kinit for the user (with KRB5CCNAME pointing at that cache), or set ansible_password "
+                      "so a ticket is obtained for the task",
     "auth_certificate": "certificate authentication needs service auth Certificate=true, HTTPS, and a "
                         "CertMapping for the client certificate's issuer and subject",
     "refused": "nothing accepts connections on port {port}: check that the WinRM service runs, that a "
@@ -157,36 +159,70 @@ HINTS: dict[int | str, str] = {
                "read the setting back (wsman.winrm.info) before retrying; check the network path and proxies",
     "proxy": "the proxy refused or failed the connection: check the proxy URL and its credentials, or "
              "connect without a proxy",
-    "tls": "the server certificate was not accepted: give the CA bundle that issued it (cert_validation "
-           "as a path), pin it with cert_fingerprint, or check that the host name matches the certificate",
+    "tls": "the server certificate was not accepted: give the CA bundle that issued it (ansible_winrm_ca_trust_path "
+           "or ansible_psrp_ca_cert; REQUESTS_CA_BUNDLE is never read), pin it with wsman_winrm_cert_fingerprint, or "
+           "check that the host name matches the certificate",
+    "tls_plain_http": "port {port} answers in plain HTTP: use http for this port (ansible_winrm_scheme: http; "
+                      "5985 is WinRM's HTTP port, 5986 its HTTPS port), or point the task at the HTTPS listener",
     "tls_fingerprint": "the server certificate's SHA-256 fingerprint is not the pinned one: the listener's "
                        "certificate changed, or this is not the expected host",
     "timeout": "no answer in time: check that the host is up and the port is not silently dropped; raise "
                "connection_timeout/read_timeout if the host is slow",
+    "deadline": "a reply trickling in slower than the deadline is not waited for: check the network path and "
+                "proxies; raise read_timeout if the host is merely slow",
+    "unencrypted_reply": "something on the network path (a proxy, a load balancer or an attacker) answered instead "
+                         "of the host; whether the request was applied is unknown: read the state back over HTTPS or "
+                         "from another network path before retrying",
+    "undecryptable_reply": "the reply was damaged or not written by the host; whether the request was applied is "
+                           "unknown: read the state back before retrying",
     "http": "the endpoint answered HTTP {status}: check the URL path ({path}) and that this is a WinRM listener",
     "config": "check the connection settings",
     "pypsrp": "install pypsrp on the controller: pip install pypsrp",
+    "endless_enumeration": "the service never ended the enumeration: check that the endpoint is a WinRM listener "
+                           "(not a proxy or another service answering on its port)",
     "protocol": "the reply was not a valid WS-Management message: check that the endpoint is a WinRM listener",
 }
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<secret>[^@/\s]*)@", re.I)
-_SECRET_ASSIGNMENT = re.compile(r"(?P<key>password|passwd|pwd)(?P<sep>\s*[=:]\s*)(?P<value>[^\s,;&'\"]+)", re.I)
+# Every quantifier is bounded and the scheme must start a token, so scrubbing is linear in the
+# length of the text (an unbounded scheme backtracked quadratically on long runs of letters).
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<user>[^:@/\s]{0,256}):(?P<secret>[^@/\s]{0,1024})@",
+    re.I)
+_SECRET_ASSIGNMENT = re.compile(r"(?P<key>password|passwd|pwd)(?P<sep>\s{0,8}[=:]\s{0,8})(?P<value>[^\s,;&'\"]+)",
+                                re.I)
 _REDACTED = "********"
+# What a message (and so a task result) carries at most; the rest is cut, after scrubbing.
+MAX_MESSAGE_CHARS = 2000
+
+
+def _secret_pattern(secret: str) -> "re.Pattern[str]":
+    """The secret as a whole token: not glued to letters or digits on a side where it has one, so a
+    one-letter password does not turn every 'p' of a message into asterisks (and hint at itself)."""
+    before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+    return re.compile(before + re.escape(secret) + after)
 
 
 def scrub(text: str, secrets: t.Iterable[str | None] = ()) -> str:
-    """Remove secrets from a message: given values, URL credentials and password assignments."""
+    """Remove secrets from a message: the given values wherever they stand as a token (also
+    URL-quoted), credentials in URLs and password assignments. Linear in the length of the text."""
     if not text:
         return text
     # Longest first, so a secret containing another is removed whole.
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, _REDACTED)
-        quoted = quote(secret, safe="")
-        if quoted != secret:
-            text = text.replace(quoted, _REDACTED)
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe="")}:
+            if form in text:
+                text = _secret_pattern(form).sub(_REDACTED, text)
     text = _URL_CREDENTIALS.sub(lambda m: "%s%s:%s@" % (m.group("scheme"), m.group("user"), _REDACTED), text)
     text = _SECRET_ASSIGNMENT.sub(lambda m: m.group("key") + m.group("sep") + _REDACTED, text)
     return text
+
+
+def cap(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """At most ``limit`` characters, saying how much was cut (a hostile server can send megabytes)."""
+    if len(text) <= limit:
+        return text
+    return "%s... [%d more characters cut]" % (text[:limit], len(text) - limit)
 
 
 # pypsrp logs every request and reply body at DEBUG ("Sending message ...") before it encrypts
@@ -241,8 +277,9 @@ class WSManError(Exception):
         secrets = tuple(secrets)
         self.outcome_unknown = self.outcome_unknown_default if outcome_unknown is None else bool(outcome_unknown)
         self.code = code
-        self.message = scrub((message or "").strip(), secrets)
-        self.hint = scrub((hint or "").strip(), secrets)
+        # Scrub the whole text first, then cut: cutting first could leave half a secret at the edge.
+        self.message = cap(scrub((message or "").strip(), secrets))
+        self.hint = cap(scrub((hint or "").strip(), secrets))
         self.operation = operation
         super().__init__(self._render())
 
@@ -311,7 +348,8 @@ def parse_fault(xml_text: str) -> dict[str, t.Any]:
     """Code, subcode, machine, provider and the innermost message of a SOAP fault."""
     root = ET.fromstring(xml_text)
     fault = root.find(".//{%s}Fault" % NS_SOAP)
-    info: dict[str, t.Any] = {"code": None, "subcode": None, "machine": None, "provider": None, "message": ""}
+    info: dict[str, t.Any] = {"code": None, "subcode": None, "machine": None, "provider": None, "message": "",
+                              "is_fault": fault is not None}
     reason = ""
     if fault is not None:
         sub = fault.find("{%s}Code/{%s}Subcode/{%s}Value" % (NS_SOAP, NS_SOAP, NS_SOAP))
@@ -344,18 +382,6 @@ def parse_fault(xml_text: str) -> dict[str, t.Any]:
 # --------------------------------------------------------------------------------------------
 # The session
 # --------------------------------------------------------------------------------------------
-
-if HAS_PYPSRP:
-
-    class _WSManClient(WSMan):  # type: ignore[misc,valid-type]
-        """pypsrp's client, keeping the raw fault XML (pypsrp drops nested provider messages)."""
-
-        @staticmethod
-        def _parse_wsman_fault(xml_text: str) -> "WSManFaultError":
-            error = WSMan._parse_wsman_fault(xml_text)
-            error.fault_xml = xml_text
-            return error
-
 
 def _selector_set(selectors: t.Mapping[str, t.Any] | None) -> t.Any:
     if not selectors:
@@ -436,8 +462,9 @@ class Session:
             reply = self._call("Pull", uri, lambda c: c.pull(uri, pull, selector_set=_selector_set(selectors)))
             page, context, done = self._enumeration_page(reply, "PullResponse")
             items.extend(page)
-        raise WSManError("the enumeration of %s did not end after %d pulls" % (uri, MAX_PULLS),
-                         hint=HINTS["protocol"], operation="Enumerate %s" % uri)
+        raise WSManError("%s: the enumeration of %s did not end after %d pulls (every reply named a next page)"
+                         % (self.endpoint.url, uri, MAX_PULLS), hint=HINTS["endless_enumeration"],
+                         operation="Enumerate %s" % uri, outcome_unknown=False)
 
     def invoke(self, resource_uri: str, method: str, body: ET.Element | None = None,
                selectors: t.Mapping[str, t.Any] | None = None) -> ET.Element:
@@ -469,8 +496,8 @@ class Session:
     def _require_child(self, body: ET.Element | None, operation: str, uri: str) -> ET.Element:
         child = _body_child(body)
         if child is None:
-            raise WSManError("%s %s returned an empty body" % (operation, uri), hint=HINTS["protocol"],
-                             operation="%s %s" % (operation, uri))
+            raise WSManError("%s answered %s %s with an empty body" % (self.endpoint.url, operation, uri),
+                             hint=HINTS["protocol"], operation="%s %s" % (operation, uri))
         return child
 
     @staticmethod
@@ -515,13 +542,12 @@ class Session:
         if ep.auth == "certificate":
             kwargs["certificate_pem"] = ep.client_cert_pem
             kwargs["certificate_key_pem"] = ep.client_key_pem
-        client = _WSManClient(ep.host, **kwargs)
+        _require_credentials(ep)
+        client = compat.WSManClient(ep.host, **kwargs)
         del proxy_url, kwargs  # the credentialed proxy URL lives only inside pypsrp's transport
-        # Build the requests session now (pypsrp would on first send) to pin the certificate on it.
-        transport = client.transport
-        transport.session = transport._build_session()
+        session = compat.open_wsman_session(client, deadline=request_deadline(ep))
         if ep.cert_fingerprint and ep.scheme == "https":
-            _pin_fingerprint(transport.session, ep.cert_fingerprint)
+            compat.pin_fingerprint(session, ep.cert_fingerprint)
         return client
 
     def _proxy_url(self) -> str | None:
@@ -541,7 +567,8 @@ class Session:
     def _call(self, operation: str, uri: str, request: t.Callable[[t.Any], t.Any]) -> t.Any:
         try:
             if self._client is None:
-                self._client = self._open()
+                client = self._open()
+                self._client = client
             return request(self._client)
         except WSManError:
             raise
@@ -557,6 +584,27 @@ class Session:
         common: dict[str, t.Any] = {"operation": operation, "secrets": secrets}
         if isinstance(error, WSManFaultError):
             return self._translate_fault(error, operation)
+        if isinstance(error, compat.DeadlineExceeded):
+            return TimedOut("%s sent no complete reply within %g seconds (connection_timeout + read_timeout), although "
+                            "it kept the connection open" % (ep.url, error.seconds), hint=HINTS["deadline"],
+                            outcome_unknown=True, **common)
+        if isinstance(error, compat.UnencryptedReply):
+            return WSManError(
+                "%s answered a message-encrypted request with an unencrypted reply (HTTP %s, %s): refused, as anyone on "
+                "the network path could have written it; it is not taken as the host's answer"
+                % (ep.url, error.status, error.content_type), hint=HINTS["unencrypted_reply"],
+                outcome_unknown=True, **common)
+        if isinstance(error, compat.ReplyTooLarge):
+            return WSManError("%s sent a reply larger than %d MiB, more than any WS-Management envelope: refused"
+                              % (ep.url, error.limit // (1024 * 1024)), hint=HINTS["protocol"], outcome_unknown=True,
+                              **common)
+        if isinstance(error, compat.DocumentTypeDeclared):
+            return WSManError("%s sent XML with a document type declaration, which SOAP forbids (it carries entity "
+                              "expansion and external entities): refused unread" % ep.url, hint=HINTS["protocol"],
+                              outcome_unknown=True, **common)
+        if isinstance(error, compat.UndecryptableReply):
+            return WSManError("%s sent an encrypted reply that cannot be decrypted (%s)" % (ep.url, _short(str(error))),
+                              hint=HINTS["undecryptable_reply"], outcome_unknown=True, **common)
         if isinstance(error, AuthenticationError) or _is_auth_library_error(error):
             hint = HINTS["auth"].format(auth=ep.auth)
             if ep.auth == "basic" and ep.scheme == "http":
@@ -570,10 +618,7 @@ class Session:
             return AuthenticationFailed(
                 "%s could not authenticate %s with %s (HTTP 401)" % (ep.url, who, ep.auth), hint=hint, **common)
         if isinstance(error, requests.exceptions.SSLError):
-            text = str(error)
-            pinned = "fingerprint" in text.lower()
-            return TLSFailed("TLS with %s failed: %s" % (ep.url, _short(text)),
-                             hint=HINTS["tls_fingerprint" if pinned else "tls"], **common)
+            return self._translate_tls(error, common)
         if isinstance(error, requests.exceptions.ProxyError):
             return ConnectionFailed("cannot connect to %s through proxy %s: %s" % (ep.url, ep.proxy, _short(str(error))),
                                     hint=HINTS["proxy"], **common)
@@ -586,18 +631,32 @@ class Session:
         if isinstance(error, WinRMTransportError):
             status = getattr(error, "code", None)
             # A 5xx without a SOAP fault may come after the service applied the request; a 4xx is a refusal.
-            return WSManError("%s answered HTTP %s" % (ep.url, status),
+            return WSManError("%s answered HTTP %s without a WS-Management fault" % (ep.url, status),
                               hint=HINTS["http"].format(status=status, path=ep.path),
                               outcome_unknown=not (isinstance(status, int) and 400 <= status < 500), **common)
-        if isinstance(error, ValueError):
+        if isinstance(error, ValueError) and not isinstance(error, ET.ParseError) and self._client is None:
             return WSManError("invalid connection settings for %s: %s" % (ep.url, error), hint=HINTS["config"],
                               outcome_unknown=False, **common)
-        if isinstance(error, ET.ParseError) or isinstance(error, WinRMError):
-            return WSManError("unexpected reply from %s: %s" % (ep.url, _short(str(error))),
+        if isinstance(error, (ET.ParseError, WinRMError, ValueError)):
+            return WSManError("unexpected reply from %s to %s: %s" % (ep.url, operation, _short(str(error))),
                               hint=HINTS["protocol"], **common)
-        return WSManError("%s failed: %s: %s" % (operation, type(error).__name__, _short(str(error))), **common)
+        return WSManError("%s to %s failed: %s: %s" % (operation, ep.url, type(error).__name__, _short(str(error))),
+                          hint=HINTS["protocol"], **common)
 
-    def _translate_fault(self, error: t.Any, operation: str) -> WSManFault:
+    def _translate_tls(self, error: BaseException, common: dict[str, t.Any]) -> TLSFailed:
+        ep = self.endpoint
+        text = str(error)
+        lowered = text.lower()
+        if "fingerprint" in lowered:
+            hint = HINTS["tls_fingerprint"]
+        elif any(marker in lowered for marker in _PLAIN_HTTP_MARKERS):
+            return TLSFailed("%s speaks plain HTTP, not TLS: the TLS handshake got an HTTP answer (%s)"
+                             % (ep.url, _short(text, 120)), hint=HINTS["tls_plain_http"].format(port=ep.port), **common)
+        else:
+            hint = HINTS["tls"]
+        return TLSFailed("TLS with %s failed: %s" % (ep.url, _short(text)), hint=hint, **common)
+
+    def _translate_fault(self, error: t.Any, operation: str) -> WSManError:
         raw = getattr(error, "fault_xml", None)
         info: dict[str, t.Any] = {}
         if raw:
@@ -605,6 +664,12 @@ class Session:
                 info = parse_fault(raw)
             except ET.ParseError:
                 info = {}
+            if not info.get("is_fault"):
+                # pypsrp reads any XML in an HTTP 500 as a fault; without a SOAP Fault it is not the service's answer.
+                ep = self.endpoint
+                return WSManError("%s answered HTTP 500 without a WS-Management fault: %s" % (ep.url, _short(raw, 200)),
+                                  hint=HINTS["http"].format(status=500, path=ep.path), operation=operation,
+                                  secrets=self._secrets, outcome_unknown=True)
         code = info.get("code", error.code)
         if not isinstance(code, int):
             code = error.code if isinstance(error.code, int) else None
@@ -634,6 +699,46 @@ class Session:
         return ConnectionFailed("cannot connect to %s: %s" % (ep.url, _short(text)), hint=HINTS["unreachable"], **common)
 
 
+# OpenSSL's words when the server answers the ClientHello in plain HTTP.
+_PLAIN_HTTP_MARKERS = ("wrong_version_number", "wrong version number", "record layer failure", "http_request")
+
+
+def request_deadline(endpoint: "Endpoint") -> float:
+    """The most one request may take, its authentication round trips included: the connect timeout
+    plus the read timeout the session uses (a per-read timeout alone lets a trickling reply run forever)."""
+    return float(endpoint.connection_timeout + max(endpoint.read_timeout, endpoint.operation_timeout + 5))
+
+
+def kerberos_ticket_problem(username: str | None) -> str | None:
+    """Why the controller's credential cache cannot serve Kerberos for ``username`` (None: it can).
+    Local only: reads the cache, never asks the KDC."""
+    try:
+        import gssapi  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return "Kerberos is not available on the controller (the Python package gssapi is not installed)"
+    try:
+        name = gssapi.Name(username, gssapi.NameType.kerberos_principal) if username else None
+        credentials = gssapi.Credentials(name=name, usage="initiate")
+        if credentials.lifetime == 0:
+            return "the Kerberos ticket of %s has expired" % (username or credentials.name)
+    except gssapi.exceptions.GSSError as error:
+        detail = " ".join(str(error).split())
+        return "no Kerberos ticket%s in the controller's credential cache (%s)" % (
+            " for %s" % username if username else "", _short(detail, 200))
+    return None
+
+
+def _require_credentials(endpoint: "Endpoint") -> None:
+    """Kerberos without a password needs a ticket in the controller's cache: say so before sending."""
+    if endpoint.auth != "kerberos" or endpoint.password:
+        return
+    problem = kerberos_ticket_problem(endpoint.username)
+    if problem is not None:
+        raise AuthenticationFailed(
+            "%s: %s, and no password is given: Windows requires explicit credentials or a Kerberos ticket"
+            % (endpoint.url, problem), hint=HINTS["kerberos_cache"], outcome_unknown=False)
+
+
 def _dropped_after_sending(error: BaseException) -> bool:
     """The connection was open and the request sent when it broke (urllib3's "Connection aborted")."""
     seen: set[int] = set()
@@ -661,22 +766,6 @@ def _is_auth_library_error(error: BaseException) -> bool:
     """pyspnego/requests-credssp failures (no Kerberos ticket, bad NTLM context) are authentication failures."""
     module = type(error).__module__ or ""
     return module.startswith(("spnego", "requests_credssp", "krb5", "gssapi"))
-
-
-def _pin_fingerprint(session: t.Any, fingerprint: str) -> None:
-    """Make urllib3 compare the server certificate's SHA-256 with the pin on every new TLS connection."""
-    digest = fingerprint.replace(":", "").replace(" ", "").lower()
-    adapter = session.get_adapter("https://")
-    original = getattr(adapter, "build_connection_pool_key_attributes", None)
-    if original is not None:
-        def pinned(request: t.Any, verify: t.Any, cert: t.Any = None) -> t.Any:
-            host_params, pool_kwargs = original(request, verify, cert)
-            pool_kwargs["assert_fingerprint"] = digest
-            return host_params, pool_kwargs
-
-        adapter.build_connection_pool_key_attributes = pinned
-    else:  # requests < 2.32
-        adapter.poolmanager.connection_pool_kw["assert_fingerprint"] = digest
 
 
 def method_input(resource_uri: str, method: str, params: t.Mapping[str, t.Any]) -> ET.Element:

@@ -15,7 +15,7 @@ import pytest
 import requests
 from pypsrp.exceptions import AuthenticationError, WinRMTransportError
 
-from ansible_collections.wsman.winrm.plugins.module_utils import wsman
+from ansible_collections.wsman.winrm.plugins.module_utils import compat, wsman
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoint
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
     HINTS,
@@ -248,7 +248,7 @@ def soap_fault(code: int, message: str, provider: bool = True, subcode: str = "w
 
 def fault_error(code, message, **kwargs):
     """The error pypsrp raises, through the session's client subclass (which keeps the XML)."""
-    return wsman._WSManClient._parse_wsman_fault(soap_fault(code, message, **kwargs))
+    return compat.WSManClient._parse_wsman_fault(soap_fault(code, message, **kwargs))
 
 
 GPO_TEXT = ('The config setting TrustedHosts cannot be changed because is controlled by policies. The policy '
@@ -469,8 +469,9 @@ def test_open_certificate_auth_passes_client_cert():
 
 def test_invalid_settings_become_wsman_error():
     session = Session(make_endpoint(auth="basic", encryption="always"))
-    with pytest.raises(WSManError, match="invalid connection settings"):
+    with pytest.raises(WSManError, match="invalid connection settings") as info:
         session.get("winrm/config")
+    assert info.value.outcome_unknown is False  # found before anything was sent
 
 
 def test_refused_for_real():
@@ -586,7 +587,6 @@ def _dropped_mid_reply():
     pytest.param(AuthenticationError("Failed to authenticate"), False, id="401"),
     pytest.param(fault_error(5, "Access is denied. "), False, id="soap-fault"),
     pytest.param(WinRMTransportError("http", 404, ""), False, id="http-404"),
-    pytest.param(ValueError("bad settings"), False, id="settings"),
     pytest.param(requests.exceptions.ReadTimeout("read timed out"), True, id="read-timeout"),
     pytest.param(_dropped_mid_reply(), True, id="dropped-mid-reply"),
     pytest.param(requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"), True, id="chunked"),

@@ -1,0 +1,355 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the wsman.winrm collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every use of another library's private internals, in one place.
+
+The session (``wsman.py``) and the connection plugin need a few things pypsrp, pywinrm, requests
+and urllib3 do not offer publicly: pypsrp's raw fault XML and its requests session before the first
+request, a certificate pin and an overall deadline on requests' connection pools, and a check of
+every reply of a message-encrypted session. Each is done here and nowhere else, and
+``tests/unit/test_compat.py`` pins each one against the supported versions (``requirements.txt``),
+so a library upgrade breaks this file and that test, not the collection. ansible-core's private
+connection-plugin hooks live in ``plugins/plugin_utils/builtin_winrm.py`` for the same reason.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import typing as t
+
+try:
+    import requests
+    import requests.adapters
+    HAS_REQUESTS = True
+except ImportError:  # pragma: no cover - pypsrp and pywinrm both need requests
+    HAS_REQUESTS = False
+
+try:
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError
+    from pypsrp.wsman import WSMan, _TransportHTTP
+
+    HAS_PYPSRP = True
+except ImportError:  # pragma: no cover - reported by the session
+    HAS_PYPSRP = False
+    WSMan = _TransportHTTP = object  # type: ignore[assignment,misc]
+
+# The versions this file was written and tested against (requirements.txt says the same).
+SUPPORTED = {
+    "pypsrp": ">=0.9,<1.0",
+    "pywinrm": ">=0.5,<0.6",
+    "requests": ">=2.31,<3",
+    "urllib3": ">=1.26,<3",
+}
+
+# Content types of a message-encrypted WS-Man body (MS-WSMV 2.2.9.1: multipart/encrypted; CredSSP
+# sends large messages as multipart/x-multi-encrypted).
+ENCRYPTED_TYPES = ("multipart/encrypted", "multipart/x-multi-encrypted")
+
+# The largest reply body read. pypsrp and pywinrm ask for envelopes of at most 150 KiB
+# (MaxEnvelopeSize, MS-WSMV 2.2.4.19) and Windows keeps to it; this leaves room for encryption and
+# anything a server may legitimately add, and stops a hostile one from filling the controller's memory.
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+
+
+class UnencryptedReply(Exception):
+    """A reply in clear to an encrypted request: anyone on the network path can have written it."""
+
+    def __init__(self, status: int, content_type: str):
+        self.status = status
+        self.content_type = content_type or "none"
+        super().__init__("HTTP %s with content type %s" % (status, self.content_type))
+
+
+class UndecryptableReply(Exception):
+    """A reply that claims to be encrypted but cannot be unwrapped (truncated, bogus parts, bad signature)."""
+
+
+class ReplyTooLarge(Exception):
+    """A reply body larger than any WS-Man envelope the client asked for."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__("reply body larger than %d bytes" % limit)
+
+
+class DocumentTypeDeclared(Exception):
+    """A reply with a DTD: SOAP 1.2 forbids them (Part 1, section 5), and they carry entity expansion and
+    external entities."""
+
+
+class DeadlineExceeded(Exception):
+    """A request (with its authentication round trips) did not complete within its overall deadline."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__("no complete reply within %g seconds" % seconds)
+
+
+def is_encrypted(content_type: t.Optional[str]) -> bool:
+    return (content_type or "").strip().lower().startswith(ENCRYPTED_TYPES)
+
+
+# ---------------------------------------------------------------------------------------------
+# An overall deadline per request (requests' timeouts apply to each socket read, so a server
+# sending one byte at a time would otherwise hold a task forever).
+# ---------------------------------------------------------------------------------------------
+
+class _Watch:
+    """The connections one request uses; at the deadline their sockets are shut, which ends any
+    blocked read with an error the caller turns into ``DeadlineExceeded``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.connections: t.List[t.Any] = []
+        self.fired = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def add(self, connection: t.Any) -> None:
+        with self._lock:
+            self.connections.append(connection)
+            fired = self.fired
+        if fired:
+            _shut(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            connections = list(self.connections)
+        for connection in connections:
+            _shut(connection)
+
+
+def _shut(connection: t.Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_CURRENT = threading.local()
+
+
+def _watch_connection(connection: t.Any) -> None:
+    watch = getattr(_CURRENT, "watch", None)
+    if watch is not None:
+        watch.add(connection)
+
+
+def _watched(method: t.Callable[..., t.Any], connection: t.Any) -> t.Callable[..., t.Any]:
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        _watch_connection(connection)
+        return method(*args, **kwargs)
+    return wrapper
+
+
+def _watched_connection_class(connection_class: t.Any) -> t.Callable[..., t.Any]:
+    def create(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        connection = connection_class(*args, **kwargs)
+        # urllib3 connects lazily inside request(); a reused connection only calls request().
+        connection.connect = _watched(connection.connect, connection)
+        connection.request = _watched(connection.request, connection)
+        return connection
+    return create
+
+
+def _watched_pool_class(pool_class: t.Any) -> t.Callable[..., t.Any]:
+    def create(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        pool = pool_class(*args, **kwargs)
+        # urllib3 private: the class a pool builds its connections from (pypsrp wraps it the same way).
+        pool.ConnectionCls = _watched_connection_class(pool.ConnectionCls)
+        return pool
+    return create
+
+
+def _watch_pool_manager(manager: t.Any) -> None:
+    if getattr(manager, "_wsman_watched", False):
+        return
+    # urllib3: an instance's pool_classes_by_scheme decides the pool class of each new pool.
+    manager.pool_classes_by_scheme = {scheme: _watched_pool_class(pool_class)
+                                      for scheme, pool_class in manager.pool_classes_by_scheme.items()}
+    manager._wsman_watched = True
+
+
+def _watch_adapter(adapter: t.Any) -> None:
+    _watch_pool_manager(adapter.poolmanager)
+    original = adapter.proxy_manager_for
+
+    def proxy_manager_for(proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        manager = original(proxy, **proxy_kwargs)
+        _watch_pool_manager(manager)
+        return manager
+
+    adapter.proxy_manager_for = proxy_manager_for
+
+
+def harden_session(session: "requests.Session", deadline: float) -> None:
+    """Give every request of ``session`` an overall deadline and refuse unencrypted replies to
+    encrypted requests. Works for pypsrp's and pywinrm's sessions (both send through Session.send;
+    their authentication round trips run inside that call and share its deadline)."""
+    for adapter in session.adapters.values():
+        _watch_adapter(adapter)
+    send = session.send
+
+    def guarded_send(request: t.Any, **kwargs: t.Any) -> t.Any:
+        outer = getattr(_CURRENT, "watch", None)
+        if outer is not None:  # a nested send (authentication) shares the outer deadline
+            return _checked(request, send(request, **kwargs))
+        watch = _Watch(deadline)
+        _CURRENT.watch = watch
+        watch.start()
+        stream = kwargs.pop("stream", False)
+        try:
+            response = send(request, stream=True, **kwargs)
+            if not stream:
+                _read_body(response, MAX_REPLY_BYTES)
+        except ReplyTooLarge:
+            raise
+        except Exception:  # pylint: disable=broad-except
+            if watch.fired:
+                raise DeadlineExceeded(deadline) from None
+            raise
+        finally:
+            watch.cancel()
+            _CURRENT.watch = None
+        if watch.fired:
+            raise DeadlineExceeded(deadline)
+        return _checked(request, response)
+
+    session.send = guarded_send  # type: ignore[method-assign]
+
+
+def _read_body(response: t.Any, limit: int) -> None:
+    """What requests' Response.content does (iter_content, then cache), with a size limit."""
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise ReplyTooLarge(limit)
+        chunks.append(chunk)
+    # requests private: the cached body that Response.content returns.
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+
+
+def _checked(request: t.Any, response: t.Any) -> t.Any:
+    sent_encrypted = is_encrypted(request.headers.get("Content-Type"))
+    if sent_encrypted and response.status_code != 401 and not is_encrypted(response.headers.get("Content-Type")):
+        # MS-WSMV 2.2.9.1: once a session encrypts, the service encrypts every reply; a 401 is the
+        # only clear answer (authentication starts again).
+        raise UnencryptedReply(response.status_code, response.headers.get("Content-Type", ""))
+    if not response.headers.get("Content-Type", "").lower().startswith("multipart/") and b"<!DOCTYPE" in (
+            response.content or b""):
+        raise DocumentTypeDeclared()
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# pypsrp
+# ---------------------------------------------------------------------------------------------
+
+_PASS_THROUGH = (AuthenticationError, WinRMTransportError) if HAS_PYPSRP else ()
+
+
+class _HardenedTransport(_TransportHTTP):  # type: ignore[misc,valid-type]
+    """pypsrp's HTTP transport; a reply that arrived but cannot be unwrapped is named as such (pypsrp
+    lets pyspnego's decryption errors through, which look like authentication failures)."""
+
+    def _send_request(self, request: t.Any, timeout: t.Any = None) -> bytes:
+        self._wsman_replied = False
+        try:
+            return super()._send_request(request, timeout=timeout)
+        except (UnencryptedReply, UndecryptableReply, DeadlineExceeded, ReplyTooLarge,
+                DocumentTypeDeclared) + _PASS_THROUGH:
+            raise
+        except Exception as error:  # pylint: disable=broad-except
+            if not self._wsman_replied or (HAS_REQUESTS and isinstance(error, requests.RequestException)):
+                raise
+            detail = "%s: %s" % (type(error).__name__, str(error)[:200])
+        raise UndecryptableReply(detail)
+
+
+def _mark_replies(transport: t.Any, session: "requests.Session") -> None:
+    send = session.send
+
+    def marking_send(request: t.Any, **kwargs: t.Any) -> t.Any:
+        response = send(request, **kwargs)
+        transport._wsman_replied = True
+        return response
+
+    session.send = marking_send  # type: ignore[method-assign]
+
+
+class WSManClient(WSMan):  # type: ignore[misc,valid-type]
+    """pypsrp's WS-Man client: keeps the raw fault XML (pypsrp drops nested provider messages) and
+    uses the hardened transport."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # pypsrp private: WSMan builds a _TransportHTTP; swap in the subclass (same state).
+        self.transport.__class__ = _HardenedTransport
+
+    @staticmethod
+    def _parse_wsman_fault(xml_text: str) -> t.Any:
+        # pypsrp private: the static method that turns a fault reply into WSManFaultError.
+        error = WSMan._parse_wsman_fault(xml_text)
+        error.fault_xml = xml_text
+        return error
+
+
+def open_wsman_session(client: t.Any, deadline: float) -> "requests.Session":
+    """Build pypsrp's requests session now (pypsrp would on the first send) so it can be hardened:
+    nothing from the environment (proxies, CA bundles, .netrc), the deadline, the reply checks."""
+    transport = client.transport
+    # pypsrp private: _build_session reads environment proxies and REQUESTS_CA_BUNDLE itself.
+    session = transport._build_session()
+    session.trust_env = False
+    session.verify = transport.cert_validation
+    transport.session = session
+    harden_session(session, deadline)
+    _mark_replies(transport, session)
+    return session
+
+
+# ---------------------------------------------------------------------------------------------
+# requests: certificate pinning
+# ---------------------------------------------------------------------------------------------
+
+def pin_fingerprint(session: "requests.Session", fingerprint: str) -> None:
+    """Make urllib3 compare the server certificate's SHA-256 with the pin on every new TLS
+    connection, direct or through a proxy tunnel."""
+    digest = fingerprint.replace(":", "").replace(" ", "").lower()
+    adapter = session.get_adapter("https://")
+    original = getattr(adapter, "build_connection_pool_key_attributes", None)
+    if original is not None:  # requests >= 2.32
+        def pinned(request: t.Any, verify: t.Any, cert: t.Any = None) -> t.Any:
+            host_params, pool_kwargs = original(request, verify, cert)
+            pool_kwargs["assert_fingerprint"] = digest
+            return host_params, pool_kwargs
+
+        adapter.build_connection_pool_key_attributes = pinned
+    else:  # pragma: no cover - requests < 2.32
+        adapter.poolmanager.connection_pool_kw["assert_fingerprint"] = digest
+
+
+# ---------------------------------------------------------------------------------------------
+# pywinrm
+# ---------------------------------------------------------------------------------------------
+
+def use_transport_class(protocol: t.Any, transport_class: type) -> t.Any:
+    """pywinrm's Protocol builds its own Transport; give that instance our subclass (same state)."""
+    protocol.transport.__class__ = transport_class
+    return protocol.transport
