@@ -14,11 +14,16 @@ description:
   - What changes is how the endpoint is chosen. URL, port, authentication, message encryption, TLS
     checks and proxy come from the collection's one resolver (the same rules as the
     C(wsman.winrm.endpoint) filter and the modules); see C(docs/endpoint-resolution.md).
-  - The scheme is never guessed from a port. With a computer name the ports are the WinRM 2.0 client
-    defaults 5985 (HTTP) and 5986 (HTTPS); a WinRM 1.1 host on 80/443 is reached only by explicit
-    choice (O(legacy_ports), an explicit port, or O(connection_uri)).
-  - Basic over HTTP, NTLM over HTTP to an untrusted host, Kerberos to an IP address, unencrypted or
-    authenticated traffic through a proxy over HTTP are refused before any byte is sent.
+  - The options are read by ansible-core's own option system, as for C(ansible.builtin.winrm); a default
+    of a plugin (such as C(ansible.builtin.winrm)'s port 5986) never counts as a choice.
+  - With a computer name the ports are the WinRM 2.0 client defaults 5985 (HTTP) and 5986 (HTTPS); port
+    5985 without a scheme means HTTP, as in C(ansible.builtin.winrm). A WinRM 1.1 host on 80/443 is
+    reached only by explicit choice (O(legacy_ports), an explicit port, or O(connection_uri)).
+  - Over HTTP, Negotiate to a computer name is Kerberos only, as the WinRM client does for a host that is
+    not in its TrustedHosts; NTLM over HTTP needs the host in O(trusted_hosts).
+  - Basic over HTTP, NTLM over HTTP to an untrusted host, Kerberos to an IP address, NTLM, Basic or
+    CredSSP without a user name and password, unencrypted or authenticated traffic through a proxy over
+    HTTP, and proxy credentials to an C(http://) proxy are refused before any byte is sent.
   - At C(-vvv) the resolved URL, authentication, encryption, proxy (never its credentials) and the
     reason for every decision are shown.
   - Variables named C(wsman_winrm_*) win over C(ansible_winrm_*), which win over the generic C(ansible_*).
@@ -64,7 +69,8 @@ options:
       - password
   port:
     description:
-      - An explicit port. It always wins and it never changes the scheme.
+      - An explicit port. It always wins. Without a scheme, port 5985 means HTTP (as in C(ansible.builtin.winrm)),
+        any other port HTTPS.
       - Without it the port is 5985 (HTTP) or 5986 (HTTPS), or 80/443 with O(legacy_ports), or the
         ports of O(default_ports), or the port of O(connection_uri).
     vars:
@@ -76,7 +82,7 @@ options:
     type: int
   scheme:
     description:
-      - V(http) or V(https). Default V(https), whatever the port.
+      - V(http) or V(https). Default V(https), or V(http) when the port is 5985.
     choices: [http, https]
     vars:
       - name: ansible_winrm_scheme
@@ -138,8 +144,10 @@ options:
         V(basic), V(ntlm), V(negotiate), V(kerberos), V(credssp), V(certificate); pywinrm's V(plaintext)
         and V(ssl) mean V(basic).
       - When not set, V(negotiate), whatever the user name looks like, or V(certificate) when only a client
-        certificate is given. Basic is never guessed. pywinrm has no Negotiate, so V(negotiate) is sent as
-        NTLM (choose V(kerberos) for Kerberos).
+        certificate is given. Basic is never guessed.
+      - pywinrm has no Negotiate. Where Negotiate may only use Kerberos (over HTTP to a computer name that is not
+        in O(trusted_hosts), or without a password) Kerberos is sent; elsewhere NTLM (choose V(kerberos) for
+        Kerberos over HTTPS).
     vars:
       - name: ansible_winrm_transport
       - name: wsman_winrm_auth
@@ -303,6 +311,18 @@ options:
     env:
       - name: WSMAN_WINRM_ALLOW_HTTP_PROXY
     type: bool
+  allow_clear_proxy_credentials:
+    description:
+      - Send the proxy credentials to an C(http://) or SOCKS proxy, which receives them in clear (Basic). Without
+        it, an authenticated proxy must be given as an C(https://) URL.
+    vars:
+      - name: wsman_winrm_allow_clear_proxy_credentials
+    ini:
+      - section: wsman_winrm_connection
+        key: allow_clear_proxy_credentials
+    env:
+      - name: WSMAN_WINRM_ALLOW_CLEAR_PROXY_CREDENTIALS
+    type: bool
   trusted_hosts:
     description:
       - Hosts that may be reached over HTTP with NTLM, Negotiate, CredSSP or Basic, whose identity HTTP
@@ -346,6 +366,17 @@ options:
     vars:
       - name: ansible_winrm_connection_timeout
     type: int
+  connect_timeout:
+    description:
+      - The TCP connect timeout in seconds of the modules' session. pywinrm connects within O(read_timeout).
+    vars:
+      - name: wsman_winrm_connection_timeout
+    ini:
+      - section: wsman_winrm_connection
+        key: connection_timeout
+    env:
+      - name: WSMAN_WINRM_CONNECTION_TIMEOUT
+    type: int
   read_timeout:
     description:
       - The HTTP read timeout in seconds (pywinrm also uses it to connect); it must exceed
@@ -377,6 +408,8 @@ notes:
     C(ansible.builtin.winrm).
   - C(ansible_winrm_trusted_hosts) and similar names of this collection's options are not read; use the
     C(wsman_winrm_*) names.
+  - Every request has an overall deadline (twice the read timeout), and a reply in clear to a message-encrypted
+    request is refused as not coming from the host.
 """
 
 EXAMPLES = r"""
@@ -400,14 +433,16 @@ import re
 import traceback
 import typing as t
 from inspect import getfullargspec
-from urllib.parse import quote
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.connection.winrm import Connection as BuiltinWinRMConnection
 from ansible.utils.display import Display
 
+from ansible_collections.wsman.winrm.plugins.module_utils import compat
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import DEFAULTS as RESOLVER_DEFAULTS, VARIABLES, EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import kerberos_ticket_problem, scrub
+from ansible_collections.wsman.winrm.plugins.plugin_utils.builtin_winrm import BuiltinWinRMAdapter, WinRMSettings
+from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import OWN_PLUGIN, resolver_input
 
 try:
     import requests
@@ -422,9 +457,10 @@ except ImportError:  # reported by the parent's _connect
 
 display = Display()
 
-PLUGIN_NAME = "wsman.winrm.winrm"
+PLUGIN_NAME = OWN_PLUGIN
 
-# plugin option -> the resolver's option (docs/contracts.md section 1, VARIABLES in endpoint.py).
+# plugin option -> the resolver's option (docs/contracts.md section 1, VARIABLES in endpoint.py); the
+# unit tests check that each option declares exactly the resolver's variable names.
 RESOLVER_OPTIONS: t.Dict[str, str] = {
     "remote_addr": "host",
     "remote_user": "user",
@@ -449,20 +485,21 @@ RESOLVER_OPTIONS: t.Dict[str, str] = {
     "proxy_username": "proxy_username",
     "proxy_password": "proxy_password",
     "allow_http_proxy": "allow_http_proxy",
+    "allow_clear_proxy_credentials": "allow_clear_proxy_credentials",
     "trusted_hosts": "trusted_hosts",
     "allow_basic_http": "allow_basic_http",
     "allow_unencrypted": "allow_unencrypted",
+    "connect_timeout": "connection_timeout",
+    "connection_timeout": "winrm_connection_timeout",
     "read_timeout": "read_timeout",
     "operation_timeout": "operation_timeout",
 }
 
-# Playbook keywords -> the variable with the same meaning, so the resolver's decisions name it.
-KEYWORD_VARIABLES = {"remote_user": "ansible_user", "port": "ansible_port"}
-
 SECRET_OPTIONS = ("remote_password", "proxy_password", "proxy_username")
 
-# The resolver's auth -> pywinrm's transport name. pywinrm has no Negotiate: NTLM is what it can do
-# without guessing (Kerberos is used when chosen explicitly).
+# The resolver's auth -> pywinrm's transport name. pywinrm has no Negotiate: the resolver already
+# turned Negotiate into Kerberos wherever only Kerberos may be used; elsewhere NTLM is what pywinrm
+# can do without guessing.
 PYWINRM_TRANSPORTS = {
     "basic": "basic",
     "ntlm": "ntlm",
@@ -525,6 +562,8 @@ class ResolvedTransport(Transport):  # type: ignore[misc,valid-type]
         session.proxies = {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
         if self.pinned_sha256:
             session.mount("https://", FingerprintPinningAdapter(self.pinned_sha256))
+        # pywinrm sends with one timeout for connecting and for each read; the deadline bounds the whole request.
+        compat.harden_session(session, deadline=2.0 * float(self.read_timeout_sec))
         if self._encryption_held:
             super().setup_encryption(session)
         return session
@@ -535,6 +574,15 @@ class ResolvedTransport(Transport):  # type: ignore[misc,valid-type]
             return
         super().setup_encryption(session)
 
+    def _get_message_response_text(self, response: t.Any) -> bytes:
+        try:
+            return super()._get_message_response_text(response)
+        except Exception as error:  # pylint: disable=broad-except
+            if not self.encryption:
+                raise
+            detail = "%s: %s" % (type(error).__name__, to_text(error)[:200])
+        raise compat.UndecryptableReply(detail)
+
 
 class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
     """pywinrm's Protocol using ResolvedTransport."""
@@ -542,18 +590,9 @@ class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
     def __init__(self, endpoint: str, pinned_sha256: t.Optional[str] = None, **kwargs: t.Any) -> None:
         proxy_url = kwargs.get("proxy")
         super().__init__(endpoint, **kwargs)
-        self.transport.__class__ = ResolvedTransport
-        self.transport.pinned_sha256 = pinned_sha256
-        self.transport.proxy_url = proxy_url
-
-
-def proxy_url_with_credentials(proxy: str, username: t.Optional[str], password: t.Optional[str]) -> str:
-    """The URL handed to requests; the only place proxy credentials are written down."""
-    if username is None and password is None:
-        return proxy
-    scheme, dummy, rest = proxy.partition("://")
-    userinfo = quote(username or "", safe="") + ":" + quote(password or "", safe="")
-    return "%s://%s@%s" % (scheme, userinfo, rest)
+        transport = compat.use_transport_class(self, ResolvedTransport)
+        transport.pinned_sha256 = pinned_sha256
+        transport.proxy_url = proxy_url
 
 
 def parse_default_ports(value: t.Any) -> t.Any:
@@ -572,7 +611,7 @@ def parse_default_ports(value: t.Any) -> t.Any:
     return value
 
 
-class Connection(BuiltinWinRMConnection):
+class Connection(BuiltinWinRMAdapter):
     """ansible.builtin.winrm with the endpoint from wsman.winrm's resolver."""
 
     transport = PLUGIN_NAME
@@ -582,42 +621,29 @@ class Connection(BuiltinWinRMConnection):
         self._wsman_endpoint = None
         self._wsman_notes: t.List[str] = []
         self._winrm_host = None
+        self._wsman_given: t.Dict[str, t.Any] = {"var_options": {}, "task_keys": {}, "direct": {}}
 
-    # -- the resolver's input ---------------------------------------------------------------------
-    def _resolver_variable_name(self, option: str, origin: t.Optional[str]) -> str:
-        resolver_option = RESOLVER_OPTIONS[option]
-        known = [name for family in ("wsman", "winrm", "psrp", "generic")
-                 for name in VARIABLES[resolver_option].get(family, [])]
-        if origin and origin.startswith("var: ") and origin[5:] in known:
-            return origin[5:]
-        if origin and origin.startswith("keyword: ") and option in KEYWORD_VARIABLES:
-            return KEYWORD_VARIABLES[option]
-        # ansible.cfg, environment, set_option(): hand it over under the collection's own name.
-        return (VARIABLES[resolver_option].get("wsman") or known)[0]
+    # -- what the user gave, for the option system ------------------------------------------------
+    def set_options(self, task_keys: t.Any = None, var_options: t.Any = None, direct: t.Any = None) -> None:
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._wsman_given = {"var_options": dict(var_options or {}), "task_keys": dict(task_keys or {}),
+                             "direct": dict(direct or {})}
+
+    def set_option(self, option: str, value: t.Any) -> None:
+        super().set_option(option, value)
+        self._wsman_given["direct"][option] = value  # win_reboot sets connection_timeout this way
 
     def _resolver_host_vars(self) -> t.Dict[str, t.Any]:
-        """The host variables the resolver reads, rebuilt from this plugin's options and their origins."""
-        host_vars: t.Dict[str, t.Any] = {}
-        notes: t.List[str] = []
-        for option in RESOLVER_OPTIONS:
-            value, origin = self.get_option_and_origin(option)
-            if value is None or origin == "default":
-                continue
-            if option == "default_ports":
-                value = parse_default_ports(value)
-            name = self._resolver_variable_name(option, origin)
-            host_vars[name] = value
-            if not (origin or "").startswith("var: "):
-                notes.append("%s from %s (read as %s)" % (option, origin or "a direct setting", name))
-
-        operation_timeout = self.get_option("connection_timeout")
-        if operation_timeout:
-            # ansible.builtin.winrm's meaning, kept for drop-in use (win_reboot sets it): operation
-            # timeout N and read timeout N + 10; it wins over the read/operation timeout variables.
-            host_vars["wsman_winrm_operation_timeout"] = operation_timeout
-            host_vars["wsman_winrm_read_timeout"] = int(operation_timeout) + 10
-            notes.append("connection_timeout %s: operation timeout %ss and read timeout %ss, as in "
-                         "ansible.builtin.winrm" % (operation_timeout, operation_timeout, int(operation_timeout) + 10))
+        """The resolver's input, built by the same code as for the modules and the filter."""
+        given = self._wsman_given
+        variables = {name: value for name, value in given["var_options"].items() if name != "_extras"}
+        variables.update((given["var_options"].get("_extras") or {}) if self.allow_extras else {})
+        keys = {name: given["task_keys"].get(name) for name in ("remote_user", "port", "password")
+                if given["task_keys"].get(name) is not None}
+        host_vars, _plugin, notes = resolver_input(variables, PLUGIN_NAME, keys=keys, direct=given["direct"])
+        host_vars = dict(host_vars)
+        if "wsman_winrm_default_ports" in host_vars:
+            host_vars["wsman_winrm_default_ports"] = parse_default_ports(host_vars["wsman_winrm_default_ports"])
         self._wsman_notes = notes
         return host_vars
 
@@ -644,7 +670,7 @@ class Connection(BuiltinWinRMConnection):
                                 % variable)
         return kwargs
 
-    def _build_winrm_kwargs(self) -> None:
+    def winrm_settings(self) -> WinRMSettings:
         """Resolve the endpoint and derive pywinrm's arguments; refuse here, before any byte is sent."""
         host_vars = self._resolver_host_vars()
         try:
@@ -652,24 +678,19 @@ class Connection(BuiltinWinRMConnection):
         except EndpointError as error:
             raise AnsibleConnectionFailure(self._scrub("%s refused the connection: %s" % (PLUGIN_NAME, error))) from None
         self._wsman_endpoint = endpoint
-
-        # Attributes of ansible.builtin.winrm that its execution code and callers read.
-        self._winrm_host = endpoint.host
-        self._winrm_user = endpoint.username
-        self._winrm_pass = endpoint.password
-        self._winrm_port = endpoint.port
-        self._winrm_scheme = endpoint.scheme
-        self._winrm_path = "/" + endpoint.path
-        self._winrm_connection_timeout = None  # folded into the endpoint's timeouts
-        self._kinit_cmd = self.get_option("kerberos_command")
         transport = PYWINRM_TRANSPORTS[endpoint.auth]
-        self._winrm_transport = [transport]
 
         kinit_mode = self.get_option("kerberos_mode")
         if kinit_mode is None:
-            self._kerb_managed = transport == "kerberos" and bool(self._winrm_pass)
+            kerberos_managed = transport == "kerberos" and bool(endpoint.password)
         else:
-            self._kerb_managed = kinit_mode == "managed"
+            kerberos_managed = kinit_mode == "managed"
+        if transport == "kerberos" and not kerberos_managed:
+            problem = kerberos_ticket_problem(endpoint.username)
+            if problem is not None:
+                raise AnsibleConnectionFailure(
+                    "%s (kerberos): %s, and no password is given: Windows requires explicit credentials or a Kerberos "
+                    "ticket; run kinit for the user, or set ansible_password" % (endpoint.url, problem))
 
         kwargs = self._passthrough_kwargs()
         validate = endpoint.cert_validation is not False
@@ -682,16 +703,18 @@ class Connection(BuiltinWinRMConnection):
             cert_pem=endpoint.client_cert_pem,
             cert_key_pem=endpoint.client_key_pem,
             message_encryption=endpoint.encryption,
-            proxy=None if endpoint.proxy is None else proxy_url_with_credentials(
-                endpoint.proxy, endpoint.proxy_username, endpoint.proxy_password),
+            proxy=endpoint.proxy_url_with_credentials(),
             read_timeout_sec=endpoint.read_timeout,
             operation_timeout_sec=endpoint.operation_timeout,
         )
         override = self.get_option("kerberos_hostname_override")
         if override and transport == "kerberos":
             kwargs["kerberos_hostname_override"] = override
-        self._winrm_kwargs = kwargs
         self._log_endpoint(endpoint, transport)
+        return WinRMSettings(host=endpoint.host, port=endpoint.port, scheme=endpoint.scheme, path="/" + endpoint.path,
+                             user=endpoint.username, password=endpoint.password, transport=transport,
+                             kerberos_managed=kerberos_managed, kinit_command=self.get_option("kerberos_command"),
+                             protocol_kwargs=kwargs)
 
     def _log_endpoint(self, endpoint: t.Any, transport: str) -> None:
         host = endpoint.host
@@ -706,45 +729,54 @@ class Connection(BuiltinWinRMConnection):
             display.vvv("WSMAN OPTION %s" % note, host=host)
         for decision in endpoint.decisions:
             display.vvv("WSMAN DECISION %s" % decision, host=host)
-        display.vvv("WSMAN DECISION pywinrm applies the read timeout (%ds) to connecting as well"
-                    % endpoint.read_timeout, host=host)
+        display.vvv("WSMAN DECISION pywinrm applies the read timeout (%ds) to connecting as well; every request "
+                    "ends within %ds" % (endpoint.read_timeout, 2 * endpoint.read_timeout), host=host)
         if endpoint.auth == "negotiate":
             display.vvv("WSMAN DECISION auth negotiate is sent as NTLM: pywinrm has no Negotiate; set "
                         "ansible_winrm_transport: kerberos to use Kerberos", host=host)
 
     # -- connecting -------------------------------------------------------------------------------
-    def _winrm_connect(self) -> t.Any:
-        if self._wsman_endpoint is None:
-            self._build_winrm_kwargs()
+    def open_protocol(self, settings: WinRMSettings) -> t.Any:
         endpoint = self._wsman_endpoint
-        transport = self._winrm_transport[0]
-        display.vvv("ESTABLISH WINRM CONNECTION FOR USER: %s TO %s" % (self._winrm_user, endpoint.url),
-                    host=self._winrm_host)
-        if transport == "kerberos" and self._kerb_managed:
-            self._kerb_auth(self._winrm_user, self._winrm_pass)
-        protocol = None
+        display.vvv("ESTABLISH WINRM CONNECTION FOR USER: %s TO %s" % (settings.user, endpoint.url), host=settings.host)
+        if settings.transport == "kerberos" and settings.kerberos_managed:
+            self.kinit(settings.user, settings.password)
         try:
             protocol = ResolvedProtocol(endpoint.url, pinned_sha256=endpoint.cert_fingerprint,
-                                        transport=transport, **self._winrm_kwargs)
+                                        transport=settings.transport, **settings.protocol_kwargs)
             if not self.shell_id:
                 self.shell_id = protocol.open_shell(codepage=65001)  # UTF-8
-                display.vvvvv("WINRM OPEN SHELL: %s" % self.shell_id, host=self._winrm_host)
+                display.vvvvv("WINRM OPEN SHELL: %s" % self.shell_id, host=settings.host)
             return protocol
         except Exception as error:  # every failure becomes one clear, secret-free message
-            display.vvvvv("WINRM CONNECTION ERROR: %s" % self._scrub(traceback.format_exc()), host=self._winrm_host)
+            display.vvvvv("WINRM CONNECTION ERROR: %s" % self._scrub(traceback.format_exc()), host=settings.host)
             raise AnsibleConnectionFailure(self._connect_error_message(error)) from None
 
     def _connect_error_message(self, error: BaseException) -> str:
         endpoint = self._wsman_endpoint
         text = self._scrub(to_text(error).strip())
         where = "%s (%s)" % (endpoint.url, endpoint.auth)
+        if isinstance(error, compat.DeadlineExceeded):
+            return ("%s: no complete reply within %g seconds although the connection stayed open: a reply trickling "
+                    "in is not waited for; check the network path and proxies" % (where, error.seconds))
+        if isinstance(error, compat.UnencryptedReply):
+            return ("%s: a message-encrypted request got an unencrypted reply (HTTP %s, %s): refused, as anyone on the "
+                    "network path could have written it" % (where, error.status, error.content_type))
+        if isinstance(error, compat.UndecryptableReply):
+            return "%s: the encrypted reply cannot be decrypted (%s)" % (where, text)
+        if isinstance(error, (compat.ReplyTooLarge, compat.DocumentTypeDeclared)):
+            return "%s: the reply is not a valid WS-Management message: %s" % (where, text or type(error).__name__)
         if HAS_PYWINRM and isinstance(error, winrm.exceptions.InvalidCredentialsError):
             return "%s: the server rejected the credentials of %s" % (where, endpoint.username or "the client certificate")
         if "Fingerprints did not match" in text:
             return ("%s: the server certificate does not match the pinned SHA-256 fingerprint "
                     "(wsman_winrm_cert_fingerprint); refusing to talk to it: %s" % (where, text))
         if HAS_PYWINRM and isinstance(error, requests.exceptions.SSLError):
-            return "%s: TLS failed (server certificate not trusted or handshake refused): %s" % (where, text)
+            if re.search(r"wrong.version.number|record layer failure|http.request", text, re.I):
+                return ("%s: port %d speaks plain HTTP, not TLS (the TLS handshake got an HTTP answer): set "
+                        "ansible_winrm_scheme: http for it, or use the HTTPS listener's port" % (where, endpoint.port))
+            return ("%s: TLS failed (server certificate not trusted or handshake refused; the CA comes from "
+                    "ansible_winrm_ca_trust_path, never from REQUESTS_CA_BUNDLE): %s" % (where, text))
         if HAS_PYWINRM and isinstance(error, requests.exceptions.ProxyError):
             return "%s: the proxy %s failed: %s" % (where, endpoint.proxy, text)
         if HAS_PYWINRM and isinstance(error, requests.exceptions.Timeout) or re.search(r"timed\s+out", text, re.I):
@@ -772,15 +804,7 @@ class Connection(BuiltinWinRMConnection):
         endpoint = self._wsman_endpoint
         if endpoint is not None:
             secrets += [s for s in (endpoint.password, endpoint.proxy_username, endpoint.proxy_password) if s]
-        for secret in sorted(set(secrets), key=len, reverse=True):
-            for form in (secret, quote(secret, safe=""), quote(secret)):
-                text = text.replace(form, "<redacted>")
-        return text
-
-    def _connect(self) -> "Connection":
-        if not self.protocol:
-            self._wsman_endpoint = None  # options may have changed (win_reboot's connection_timeout)
-        return super()._connect()
+        return scrub(text, secrets).replace("********", "<redacted>")
 
     def reset(self) -> None:
         self._wsman_endpoint = None

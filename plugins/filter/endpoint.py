@@ -10,6 +10,7 @@ import typing as t
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import resolver_input
 
 # Keys of the endpoint filter's result: everything a playbook needs, no credentials.
 ENDPOINT_KEYS = ("url", "scheme", "host", "port", "path", "auth", "encryption", "cert_validation",
@@ -61,8 +62,12 @@ def endpoint(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = Non
                                  "hostvars[inventory_hostname]), got %s" % type(host_vars).__name__)
     if connection is None:
         connection = host_vars.get("ansible_connection")
+    connection = None if connection is None else str(connection)
     try:
-        resolved = resolve(host_vars, None if connection is None else str(connection))
+        # The same input the modules and the connection plugin give the resolver: the connection
+        # plugin's options as ansible-core reads them.
+        variables, plugin, _notes = resolver_input(host_vars, connection)
+        resolved = resolve(variables, plugin or connection)
     except EndpointError as error:
         raise AnsibleFilterError("wsman.winrm.endpoint: %s" % error) from None
     redacted = resolved.redacted()

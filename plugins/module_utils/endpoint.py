@@ -3,9 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one endpoint resolver: a host's connection variables -> URL, auth and TLS settings.
 
-Rules come from WinRM 2.0's port change (seed 000) and the security guidance (seeds 001-004);
-docs/endpoint-resolution.md documents every variable, rule and default. ``resolve`` is a pure
-function: no network, and no environment reads unless environment proxies are asked for.
+Rules come from Microsoft's "Details on secure port configuration for WS-Management in Windows 7
+and Windows Server 2008 R2", "Authentication for Remote Connections", "Proxy Servers and WinRM",
+"PowerShell Remoting Security Considerations" and MS-WSMV; docs/endpoint-resolution.md documents
+every variable, rule and default. ``resolve`` is a pure function: no network, and no environment
+reads unless environment proxies are asked for. Callers hand it the variables the user chose,
+read through ansible-core's option system (plugins/plugin_utils/connection_options.py).
 """
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ import dataclasses
 import ipaddress
 import os
 import re
+import socket
 import typing as t
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 __all__ = [
     "AUTH_ALIASES",
@@ -58,6 +62,14 @@ class Endpoint:
     @property
     def url(self) -> str:
         return "%s://%s:%d/%s" % (self.scheme, _url_host(self.host), self.port, self.path)
+
+    def proxy_url_with_credentials(self) -> t.Optional[str]:
+        """The proxy URL handed to requests: the only place the proxy credentials are written into a URL."""
+        if not self.proxy or (self.proxy_username is None and self.proxy_password is None):
+            return self.proxy
+        scheme, _sep, rest = self.proxy.partition("://")
+        userinfo = quote(self.proxy_username or "", safe="") + ":" + quote(self.proxy_password or "", safe="")
+        return "%s://%s@%s" % (scheme, userinfo, rest)
 
     def redacted(self) -> t.Dict[str, t.Any]:
         """Everything but secrets (passwords and proxy credentials), for logs and task results."""
@@ -109,7 +121,8 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
         "winrm": ["ansible_winrm_port"],
         "psrp": ["ansible_psrp_port"],
         "generic": ["ansible_port"],
-        "meaning": "explicit port; always wins; never changes the scheme",
+        "meaning": "explicit port; always wins; 5985 without a scheme means http, as in ansible.builtin.winrm and "
+                   "ansible.builtin.psrp",
         "default": "client DefaultPorts: 5985 (http) / 5986 (https)",
     },
     "scheme": {
@@ -117,7 +130,7 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
         "winrm": ["ansible_winrm_scheme"],
         "psrp": ["ansible_psrp_protocol"],
         "meaning": "http or https",
-        "default": "https",
+        "default": "https (http for port 5985)",
     },
     "use_ssl": {
         "wsman": ["wsman_winrm_use_ssl"],
@@ -230,6 +243,11 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
         "meaning": "let message-encrypted HTTP go through an unauthenticated proxy",
         "default": "false",
     },
+    "allow_clear_proxy_credentials": {
+        "wsman": ["wsman_winrm_allow_clear_proxy_credentials"],
+        "meaning": "send proxy credentials to an http:// (or socks) proxy, which receives them in clear",
+        "default": "false",
+    },
     "message_encryption": {
         "wsman": ["wsman_winrm_message_encryption"],
         "winrm": ["ansible_winrm_message_encryption"],
@@ -262,10 +280,15 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
     },
     "connection_timeout": {
         "wsman": ["wsman_winrm_connection_timeout"],
-        "winrm": ["ansible_winrm_connection_timeout"],
         "psrp": ["ansible_psrp_connection_timeout"],
         "meaning": "TCP connect timeout, seconds",
         "default": "30",
+    },
+    "winrm_connection_timeout": {
+        "winrm": ["ansible_winrm_connection_timeout"],
+        "meaning": "ansible.builtin.winrm's connection_timeout: operation timeout N and read timeout N + 10 seconds; "
+                   "wins over the read and operation timeout variables",
+        "default": "unset",
     },
     "read_timeout": {
         "wsman": ["wsman_winrm_read_timeout"],
@@ -306,10 +329,11 @@ AUTH_ALIASES: t.Dict[str, str] = {
     "certificate": "certificate",
 }
 
-# Why a server is unverified over HTTP, per auth (seed 001: NTLM does not prove the server's identity).
+# Why a server is unverified over HTTP, per auth ("PowerShell Remoting Security Considerations": NTLM
+# does not prove the server's identity).
 _UNVERIFIED_SERVER_REASON: t.Dict[str, str] = {
     "ntlm": "NTLM cannot verify the server's identity",
-    "negotiate": "Negotiate may fall back to NTLM, which cannot verify the server's identity",
+    "negotiate": "Negotiate to an IP address can only use NTLM, which cannot verify the server's identity",
     "credssp": "CredSSP delegates credentials and, over NTLM, cannot verify the server's identity",
     "basic": "Basic auth cannot verify the server's identity",
 }
@@ -329,11 +353,33 @@ def _url_host(host: str) -> str:
     return "[%s]" % host if ":" in host else host
 
 
+# The IPv4 spellings inet_aton(3) accepts, which the system resolver reads as an address too:
+# 127.1, 2130706433, 0x7f000001, 010.000.000.001 (octal).
+_INET_ATON_FORM = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}", re.I)
+
+
 def _ip_address(host: str) -> t.Optional[t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]]:
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return None
+        pass
+    if _INET_ATON_FORM.fullmatch(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _canonical_host(host: str, decisions: t.List[str]) -> str:
+    """An IPv4 address written the way only inet_aton(3) reads it becomes dotted-quad, so every rule
+    (Kerberos never to an address, TrustedHosts) sees the address the connection will go to."""
+    address = _ip_address(host)
+    if isinstance(address, ipaddress.IPv4Address) and str(address) != host:
+        decisions.append("host %s is the IPv4 address %s (as the system resolver reads it), used in that form"
+                         % (host, address))
+        return str(address)
+    return host
 
 
 class _Reader:
@@ -487,6 +533,7 @@ def resolve(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = None
     client_cert, cert_name = reader.get("client_cert_pem")
     client_key, key_name = reader.get("client_key_pem")
     auth = _resolve_auth(reader, decisions, host, address, username, client_cert is not None)
+    auth = _resolve_credentials(reader, decisions, auth, username, password, address)
 
     cert_validation, fingerprint = _resolve_tls(reader, decisions, scheme)
     if auth == "certificate":
@@ -500,15 +547,22 @@ def resolve(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = None
     else:
         client_cert = client_key = None
 
-    encryption = _resolve_encryption(reader, decisions, scheme, auth)
     if scheme == "http":
-        _check_http_auth(reader, decisions, host, auth, address)
+        auth = _check_http_auth(reader, decisions, host, auth, address, username)
+    encryption = _resolve_encryption(reader, decisions, scheme, auth)
 
     proxy, proxy_username, proxy_password = _resolve_proxy(reader, decisions, scheme, host, auth, environ)
 
     connection_timeout, _source = reader.integer("connection_timeout", DEFAULTS["connection_timeout"])
     read_timeout, read_name = reader.integer("read_timeout", DEFAULTS["read_timeout"])
     operation_timeout, operation_name = reader.integer("operation_timeout", DEFAULTS["operation_timeout"])
+    combined, combined_name = reader.integer("winrm_connection_timeout", 0)
+    if combined_name is not None:
+        # ansible.builtin.winrm's meaning (win_reboot sets it): it wins over the separate timeouts.
+        operation_timeout, operation_name = combined, combined_name
+        read_timeout, read_name = combined + 10, "%s + 10" % combined_name
+        decisions.append("timeouts: %s=%d means operation timeout %ds and read timeout %ds, as in "
+                         "ansible.builtin.winrm" % (combined_name, combined, combined, combined + 10))
     if read_timeout <= operation_timeout:
         raise EndpointError(
             "read timeout (%s=%d) must be greater than operation timeout (%s=%d): the server answers an operation "
@@ -558,20 +612,25 @@ def _resolve_address(reader: _Reader, decisions: t.List[str]) -> t.Tuple[str, st
         return _resolve_uri(reader, decisions, str(uri).strip(), uri_name)
     if host_value is None:
         raise EndpointError("no host to connect to: set ansible_host (or wsman_winrm_connection_uri)")
-    host = _computer_name(str(host_value).strip(), host_name)
+    host = _canonical_host(_computer_name(str(host_value).strip(), host_name), decisions)
 
     scheme, scheme_name = _explicit_scheme(reader)
     port_value, port_name = reader.get("port")
+    http_port = DEFAULTS["client_ports"]["http"]
     if scheme is not None:
         decisions.append("scheme %s: chosen by %s" % (scheme, scheme_name))
+    elif port_value is not None and _port_number(port_value, port_name) == http_port:
+        scheme = "http"
+        decisions.append("scheme http: %s=%d is WinRM's HTTP port, and both ansible.builtin.winrm and "
+                         "ansible.builtin.psrp choose http for it when no scheme is given" % (port_name, http_port))
     else:
         scheme = DEFAULTS["scheme"]
         reason = ("scheme https: no variable chose a scheme; HTTPS is the safe default (server identity "
-                  "checked, proxies usable; ansible.builtin.winrm also defaults to https, while WinRM's "
-                  "-ComputerName default is HTTP 5985 with message encryption); set ansible_winrm_scheme: http "
-                  "to choose HTTP")
+                  "checked, proxies usable; ansible.builtin.winrm and ansible.builtin.psrp also default to https, "
+                  "while WinRM's -ComputerName default is HTTP 5985 with message encryption); set "
+                  "ansible_winrm_scheme: http to choose HTTP")
         if port_value is not None:
-            reason += ("; port %s does not choose the scheme (a scheme is never guessed from a port number): "
+            reason += ("; port %s does not choose the scheme (only 5985 means http, as in the builtin plugins): "
                        "if that listener is HTTP, set ansible_winrm_scheme: http" % port_value)
         decisions.append(reason)
 
@@ -650,7 +709,7 @@ def _resolve_uri(reader: _Reader, decisions: t.List[str], uri: str, uri_name: t.
     if parts.username is not None or parts.password is not None:
         raise EndpointError("%s: put credentials in ansible_user/ansible_password, not in the connection URI"
                             % uri_name)
-    host = _uri_host(parts.netloc)
+    host = _canonical_host(_uri_host(parts.netloc), decisions)
 
     explicit_scheme, scheme_name = _explicit_scheme(reader)
     if explicit_scheme is not None and explicit_scheme != scheme:
@@ -752,7 +811,8 @@ def _resolve_tls(reader: _Reader, decisions: t.List[str], scheme: str
         decisions.append("server certificate validated against the CA bundle %s (%s)" % (ca_path, ca_name))
     else:
         cert_validation = True
-        decisions.append("server certificate validated against the system trust store (HTTPS default)")
+        decisions.append("server certificate validated against the system trust store (HTTPS default; "
+                         "REQUESTS_CA_BUNDLE and other environment variables are never read)")
     if fingerprint is not None:
         decisions.append("server certificate pinned to SHA-256 %s (%s)" % (fingerprint, fingerprint_name))
     return cert_validation, fingerprint
@@ -782,7 +842,51 @@ def _resolve_encryption(reader: _Reader, decisions: t.List[str], scheme: str, au
     return "always"
 
 
-def _check_http_auth(reader: _Reader, decisions: t.List[str], host: str, auth: str, address: t.Any) -> None:
+def _resolve_credentials(reader: _Reader, decisions: t.List[str], auth: str, username: t.Optional[str],
+                         password: t.Optional[str], address: t.Any) -> str:
+    """Refuse before anything is sent what Windows refuses for lack of explicit credentials
+    ("Authentication for Remote Connections": Negotiate, Digest and Basic without explicit credentials
+    are an error); without a password, Negotiate can only be Kerberos from the controller's cache."""
+    user_name, password_name = "ansible_user", "ansible_password"  # what inventories write
+    if auth == "negotiate" and not password:
+        if username and not _has_realm(username):
+            pass  # a local account has no Kerberos ticket; NTLM needs the password: refused below
+        else:
+            decisions.append("auth kerberos: Negotiate without a password can only use Kerberos with a ticket from "
+                             "the controller's credential cache (kinit); the session checks for it before sending")
+            return "kerberos"
+    if auth == "kerberos" and not password:
+        decisions.append("Kerberos with a ticket from the controller's credential cache (kinit)%s; the session "
+                         "checks for it before sending" % (" for %s" % username if username else ""))
+        return auth
+    if auth in ("ntlm", "negotiate", "basic", "credssp") and not (username and password):
+        missing = " and ".join(name for name, value in ((user_name, username), (password_name, password))
+                               if not value)
+        why = (" (Negotiate to an IP address is NTLM)" if auth == "ntlm" and address is not None else "")
+        raise EndpointError(
+            "%s authentication%s needs a user name and a password, and %s is not set: Windows requires explicit "
+            "credentials for it (Microsoft, \"Authentication for Remote Connections\"); set %s, or use Kerberos "
+            "by computer name with a ticket from kinit" % (auth, why, missing, missing))
+    return auth
+
+
+def _has_realm(username: str) -> bool:
+    return "@" in username or "\\" in username
+
+
+def _trust_example(host: str, address: t.Any) -> str:
+    """A TrustedHosts-style pattern covering the host and its neighbours, for a group's variables."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return ".".join(str(address).split(".")[:3]) + ".*"
+    if address is None and "." in host:
+        return "*." + host.split(".", 1)[1]
+    return host
+
+
+def _check_http_auth(reader: _Reader, decisions: t.List[str], host: str, auth: str, address: t.Any,
+                     username: t.Optional[str]) -> str:
+    """The WinRM client's rule over HTTP: only Kerberos proves who the server is; anything else goes
+    only to a host in TrustedHosts (MS-WSMV 3.2.4.1.22.1). Returns the auth to use."""
     if auth == "basic":
         allow_basic, basic_name = reader.boolean("allow_basic_http")
         allow_unencrypted, unencrypted_name = reader.boolean("allow_unencrypted")
@@ -797,21 +901,33 @@ def _check_http_auth(reader: _Reader, decisions: t.List[str], host: str, auth: s
                          % (basic_name, unencrypted_name))
     if auth == "kerberos":
         decisions.append("HTTP with Kerberos: mutual authentication proves the server's identity")
-        return
-    # NTLM (and Negotiate that may fall back to it, CredSSP over NTLM, Basic) cannot prove who the
-    # server is over HTTP; like the WinRM client, require the host in TrustedHosts.
+        return auth
     trusted, trusted_name = reader.get("trusted_hosts")
     patterns = _as_list(trusted)
     match = next((pattern for pattern in patterns if _trusted_pattern_matches(pattern, host)), None)
-    if match is None:
-        reason = _UNVERIFIED_SERVER_REASON[auth]
-        alternative = ", or choose kerberos and connect by name" if auth in ("ntlm", "negotiate") else ""
-        raise EndpointError(
-            "%s over HTTP to %s is refused: %s; use HTTPS with a CA-issued certificate, or add the host to "
-            "wsman_winrm_trusted_hosts%s" % (auth, host, reason, alternative))
-    decisions.append("HTTP with %s: host %s is trusted by %r in %s%s" % (
-        auth, host, match, trusted_name,
-        " (warning: '*' trusts every host)" if match.strip() == "*" else ""))
+    if match is not None:
+        decisions.append("HTTP with %s: host %s is trusted by %r in %s%s" % (
+            auth, host, match, trusted_name,
+            " (warning: '*' trusts every host)" if match.strip() == "*" else ""))
+        return auth
+    if auth == "negotiate" and address is None:
+        # What the WinRM client does for an untrusted computer name over HTTP: Negotiate may only
+        # complete with Kerberos, never fall back to NTLM.
+        decisions.append(
+            "auth kerberos: Negotiate to a computer name over HTTP uses Kerberos only, as the WinRM client does for "
+            "a host not in TrustedHosts (NTLM cannot prove the server's identity); Kerberos needs a domain account "
+            "(user@REALM)%s. For NTLM (local accounts, workgroups) add the host to wsman_winrm_trusted_hosts, e.g. "
+            "wsman_winrm_trusted_hosts: \"%s\" in the group's variables, or use HTTPS" % (
+                "; %s is given as DOMAIN\\user, which the KDC may not know: prefer user@REALM" % username
+                if username and "\\" in username else "", _trust_example(host, address)))
+        return "kerberos"
+    reason = _UNVERIFIED_SERVER_REASON[auth]
+    alternative = "; or connect by computer name with a domain account (Kerberos)" if auth in ("ntlm", "negotiate") \
+        else ""
+    raise EndpointError(
+        "%s over HTTP to %s is refused: %s. Use HTTPS with a CA-issued certificate%s; or add the host to "
+        "wsman_winrm_trusted_hosts, for example for the whole group (group_vars/windows.yml): "
+        "wsman_winrm_trusted_hosts: \"%s\"" % (auth, host, reason, alternative, _trust_example(host, address)))
 
 
 def _resolve_proxy(reader: _Reader, decisions: t.List[str], scheme: str, host: str, auth: str,
@@ -871,6 +987,17 @@ def _resolve_proxy(reader: _Reader, decisions: t.List[str], scheme: str, host: s
         decisions.append("proxy %s for message-encrypted HTTP, allowed by %s (from %s)" % (proxy, allow_name, source))
     else:
         decisions.append("proxy %s%s (from %s)" % (proxy, ", authenticated" if authenticated else "", source))
+    if authenticated and not proxy.lower().startswith("https://"):
+        # requests sends proxy credentials as Basic in the CONNECT request: in clear unless the proxy
+        # itself is reached over TLS (an https:// proxy URL); SOCKS user/password auth is clear too.
+        allow, allow_name = reader.boolean("allow_clear_proxy_credentials")
+        if not allow:
+            raise EndpointError(
+                "the proxy credentials would go to %s in clear (Basic over a connection to the proxy without TLS): "
+                "give the proxy as an https:// URL, or set wsman_winrm_allow_clear_proxy_credentials: true if the "
+                "network to the proxy is trusted" % proxy)
+        decisions.append("proxy credentials sent to %s in CLEAR (no TLS to the proxy), allowed by %s"
+                         % (proxy, allow_name))
     if authenticated and user_name is None and embedded_user is None:
         decisions.append("proxy password given without a proxy user name")
     return proxy, None if proxy_user is None else str(proxy_user), \

@@ -521,7 +521,7 @@ class Session:
 
     def _open(self) -> t.Any:
         ep = self.endpoint
-        proxy_url = self._proxy_url()
+        proxy_url = ep.proxy_url_with_credentials()
         kwargs: dict[str, t.Any] = {
             "port": ep.port,
             "path": ep.path,
@@ -549,20 +549,6 @@ class Session:
         if ep.cert_fingerprint and ep.scheme == "https":
             compat.pin_fingerprint(session, ep.cert_fingerprint)
         return client
-
-    def _proxy_url(self) -> str | None:
-        ep = self.endpoint
-        if not ep.proxy:
-            return None
-        if not ep.proxy_username:
-            return ep.proxy
-        scheme, sep, rest = ep.proxy.partition("://")
-        if not sep:
-            scheme, rest = "http", ep.proxy
-        credentials = quote(ep.proxy_username, safe="")
-        if ep.proxy_password:
-            credentials += ":" + quote(ep.proxy_password, safe="")
-        return "%s://%s@%s" % (scheme, credentials, rest)
 
     def _call(self, operation: str, uri: str, request: t.Callable[[t.Any], t.Any]) -> t.Any:
         try:

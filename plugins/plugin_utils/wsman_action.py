@@ -18,7 +18,20 @@ from ansible.utils.display import Display
 from ansible_collections.wsman.winrm.plugins.module_utils import resources
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
+    ConnectionFailed,
+    Session,
+    TimedOut,
+    TLSFailed,
+    WSManError,
+    WSManFault,
+)
+from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import (
+    resolver_input,
+    winrm_plugin,
+    winrm_plugin_of,
+    without_injected,
+)
 
 display = Display()
 
@@ -46,6 +59,15 @@ PUT_TARGETS = (
     ("winrs", resources.Winrs),
     ("", resources.WinRMConfig),
 )
+
+
+def unreachable(error: WSManError) -> bool:
+    """Refused or dropped connections, DNS, routing, proxies, TLS and timeouts: the host was not
+    reached (or stopped answering). A WS-Man fault, even the service's own operation timeout, is an
+    answer."""
+    if isinstance(error, WSManFault):
+        return False
+    return isinstance(error, (ConnectionFailed, TLSFailed, TimedOut))
 
 
 class ChangeRefused(AnsibleActionFail):
@@ -171,19 +193,39 @@ class WSManAction(ActionBase):
         return result
 
     def connection_variables(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The host variables the resolver reads, as the host's connection plugin reads them.
+
+        Only the connection variables are templated (a broken template elsewhere in the inventory
+        does not fail a WinRM task). ansible-core's option system picks each option's winning
+        variable; what ansible-core injected into the task variables from the connection plugin's
+        defaults (``ansible_port: 5986`` of ansible.builtin.winrm) is dropped, so the resolver's own
+        rules apply as they do for the filter. ``ansible_connection`` is the plugin's FQCN.
+        """
         wanted = {
             name: value
             for name, value in task_vars.items()
             if name in CONNECTION_VARIABLES or name.startswith(CONNECTION_PREFIXES)
         }
-        resolved = {}
+        templated = {}
         for name, value in wanted.items():
             try:
-                resolved[name] = self._templar.template(value)
+                templated[name] = self._templar.template(value)
             except Exception as error:  # a template error names the variable, never its value
                 raise AnsibleActionFail(f"Could not template the host variable {name}: {type(error).__name__}") from None
-        resolved.setdefault("ansible_host", resolved.get("inventory_hostname"))
-        return resolved
+        # The task's own connection plugin says which family applies (ansible_connection may be
+        # unset, or hold the plugin's load name that ansible-core injected).
+        plugin = winrm_plugin_of(self._connection) or winrm_plugin(templated.get("ansible_connection"))
+        keys = {"remote_user": self._task.remote_user, "port": self._task.port,
+                "password": getattr(self._play_context, "password", None)}
+        keys = {name: value for name, value in keys.items() if value is not None}
+        if plugin is None:
+            templated.setdefault("ansible_host", templated.get("inventory_hostname"))
+            return templated
+        host_vars, plugin, notes = resolver_input(without_injected(templated, plugin, keys), plugin, keys)
+        for note in notes:
+            display.vvv(f"wsman.winrm: option {note}", host=task_vars.get("inventory_hostname"))
+        host_vars["ansible_connection"] = plugin
+        return host_vars
 
     def run(self, tmp: str | None = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)
@@ -211,7 +253,12 @@ class WSManAction(ActionBase):
         try:
             result.update(self.execute(session, args, task_vars))
         except WSManError as error:
-            result.update(failed=True, msg=str(error), fault_code=error.code)
+            if unreachable(error):
+                # As a connection plugin's failure is: ignore_unreachable, max_fail_percentage and the
+                # recap then treat the host as Ansible users expect.
+                result.update(unreachable=True, msg=str(error))
+            else:
+                result.update(failed=True, msg=str(error), fault_code=error.code)
         except ChangeRefused as error:
             result.update(failed=True, msg=error.message)
         finally:

@@ -323,10 +323,21 @@ def test_pin_is_checked_through_the_tunnel(server, proxy):
     conn.close()
 
 
-def test_https_through_an_authenticated_proxy(server, authenticated_proxy):
+def test_proxy_credentials_in_clear_are_refused_before_any_byte(server, authenticated_proxy):
     conn = plugin_connection(server, ansible_winrm_proxy=authenticated_proxy.url,
                              wsman_winrm_proxy_username=PROXY_USER, wsman_winrm_proxy_password=PROXY_PASSWORD,
                              **https_vars(server))
+    with pytest.raises(AnsibleConnectionFailure, match="in clear") as raised:
+        conn._connect()
+    assert PROXY_PASSWORD not in str(raised.value) and PROXY_USER not in str(raised.value)
+    assert authenticated_proxy.requests_since_start() == ""
+
+
+def test_https_through_an_authenticated_proxy(server, authenticated_proxy):
+    # tinyproxy listens in plain HTTP: its Basic credentials cross loopback in clear, explicitly allowed here
+    conn = plugin_connection(server, ansible_winrm_proxy=authenticated_proxy.url,
+                             wsman_winrm_proxy_username=PROXY_USER, wsman_winrm_proxy_password=PROXY_PASSWORD,
+                             wsman_winrm_allow_clear_proxy_credentials=True, **https_vars(server))
     conn._connect()
     conn.close()
     assert "CONNECT %s:5986" % server["ansible_host"] in authenticated_proxy.requests_since_start()
@@ -335,7 +346,8 @@ def test_https_through_an_authenticated_proxy(server, authenticated_proxy):
 def test_wrong_proxy_password_fails_without_showing_it(server, authenticated_proxy):
     wrong = "Wrong-Proxy-Pa55"
     conn = plugin_connection(server, wsman_winrm_proxy="http://%s:%s@%s:%d" % (
-        PROXY_USER, wrong, PROXY_ADDRESS, authenticated_proxy.port), **https_vars(server))
+        PROXY_USER, wrong, PROXY_ADDRESS, authenticated_proxy.port), wsman_winrm_allow_clear_proxy_credentials=True,
+        **https_vars(server))
     with pytest.raises(AnsibleConnectionFailure) as raised:
         conn._connect()
     message = str(raised.value)

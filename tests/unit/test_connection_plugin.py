@@ -130,7 +130,10 @@ TRUSTED = {"wsman_winrm_trusted_hosts": ["win1", "2001:db8::10"]}
     pytest.param({"ansible_winrm_scheme": "http", **TRUSTED}, "http://win1:5985/wsman", "ntlm",
                  id="scheme-http-is-5985-not-5986"),
     pytest.param({"ansible_port": 80}, "https://win1:80/wsman", "ntlm", id="port-80-does-not-choose-the-scheme"),
-    pytest.param({"ansible_port": 5985}, "https://win1:5985/wsman", "ntlm", id="port-5985-does-not-guess-http"),
+    pytest.param({"ansible_port": 5985, **TRUSTED}, "http://win1:5985/wsman", "ntlm",
+                 id="port-5985-means-http-as-in-ansible-builtin-winrm"),
+    pytest.param({"ansible_port": 5985}, "http://win1:5985/wsman", "kerberos",
+                 id="negotiate-over-http-to-an-untrusted-name-is-kerberos"),
     pytest.param({"ansible_port": 80, "ansible_winrm_scheme": "http", **TRUSTED}, "http://win1:80/wsman", "ntlm",
                  id="port-80-with-scheme-http"),
     pytest.param({"ansible_winrm_scheme": "http", "wsman_winrm_legacy_ports": True, **TRUSTED},
@@ -242,8 +245,22 @@ def test_close_deletes_the_shell(recorder):
 # -- refusals, before any byte ----------------------------------------------------------------------
 
 def test_ntlm_over_http_needs_a_trusted_host(recorder):
-    message = refusal({**CREDENTIALS, "ansible_winrm_scheme": "http"}, recorder)
-    assert "refused" in message and "wsman_winrm_trusted_hosts" in message
+    message = refusal({**CREDENTIALS, "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm"}, recorder)
+    assert "refused" in message and 'wsman_winrm_trusted_hosts: "win1"' in message
+
+
+def test_negotiate_over_http_to_a_name_sends_kerberos_not_ntlm(recorder, monkeypatch):
+    kinits = []
+    monkeypatch.setattr(plugin.Connection, "_kerb_auth", lambda self, user, password: kinits.append(user))
+    connect({"ansible_user": "ansible@CORP.EXAMPLE.COM", "ansible_password": PASSWORD,
+             "ansible_host": "win1.corp.example.com", "ansible_port": 5985})
+    assert (recorder[0]["endpoint"], recorder[0]["transport"]) == ("http://win1.corp.example.com:5985/wsman", "kerberos")
+    assert recorder[0]["message_encryption"] == "always" and kinits == ["ansible@CORP.EXAMPLE.COM"]
+
+
+def test_ntlm_without_a_password_is_refused(recorder):
+    message = refusal({"ansible_user": "Administrator", "ansible_winrm_transport": "ntlm"}, recorder)
+    assert "Windows requires explicit credentials" in message and "ansible_password" in message
 
 
 @pytest.mark.parametrize("trusted", ["*.example.com", ["other", "*.example.com"], "10.0.0.1,*.EXAMPLE.com"])
@@ -288,19 +305,29 @@ def test_plain_user_is_never_basic(recorder):
 # -- proxies ----------------------------------------------------------------------------------------
 
 def test_https_through_an_authenticated_proxy(recorder, verbose, capsys):
-    conn = connect({**CREDENTIALS, "ansible_winrm_proxy": "http://proxy.example.com:3128",
+    conn = connect({**CREDENTIALS, "ansible_winrm_proxy": "https://proxy.example.com:3128",
                     "wsman_winrm_proxy_username": PROXY_USER, "wsman_winrm_proxy_password": PROXY_PASSWORD})
     proxy = recorder[0]["proxy"]
-    assert proxy.startswith("http://proxy-user-never-shown:Proxy%3APa55%40never%2Fshown@proxy.example.com:3128")
+    assert proxy.startswith("https://proxy-user-never-shown:Proxy%3APa55%40never%2Fshown@proxy.example.com:3128")
     output = capsys.readouterr().out
-    assert "proxy=http://proxy.example.com:3128 (authenticated)" in output
+    assert "proxy=https://proxy.example.com:3128 (authenticated)" in output
     assert PROXY_USER not in output and PROXY_PASSWORD not in output and "Pa55" not in output
-    assert conn._wsman_endpoint.proxy == "http://proxy.example.com:3128"
+    assert conn._wsman_endpoint.proxy == "https://proxy.example.com:3128"
+
+
+def test_proxy_credentials_to_an_http_proxy_only_when_allowed(recorder):
+    given = {**CREDENTIALS, "ansible_winrm_proxy": "http://proxy.example.com:3128",
+             "wsman_winrm_proxy_username": PROXY_USER, "wsman_winrm_proxy_password": PROXY_PASSWORD}
+    message = refusal(given, recorder)
+    assert "in clear" in message and PROXY_PASSWORD not in message and PROXY_USER not in message
+    conn = connect({**given, "wsman_winrm_allow_clear_proxy_credentials": True})
+    assert recorder[0]["proxy"].startswith("http://proxy-user-never-shown:")
+    assert any("in CLEAR" in decision for decision in conn._wsman_endpoint.decisions)
 
 
 def test_credentials_inside_the_proxy_url_are_moved_out(recorder, verbose, capsys):
-    connect({**CREDENTIALS, "wsman_winrm_proxy": "http://%s:pw-in-url-secret@proxy:3128" % PROXY_USER})
-    assert recorder[0]["proxy"] == "http://%s:pw-in-url-secret@proxy:3128" % PROXY_USER
+    connect({**CREDENTIALS, "wsman_winrm_proxy": "https://%s:pw-in-url-secret@proxy:3128" % PROXY_USER})
+    assert recorder[0]["proxy"] == "https://%s:pw-in-url-secret@proxy:3128" % PROXY_USER
     output = capsys.readouterr().out
     assert "pw-in-url-secret" not in output and PROXY_USER not in output
 
@@ -382,7 +409,7 @@ def test_secrets_never_in_errors_or_output(recorder, verbose, capsys, monkeypatc
             raise RuntimeError("boom with %s and %s inside" % (PASSWORD, "Proxy%3APa55%40never%2Fshown"))
     monkeypatch.setattr(plugin, "ResolvedProtocol", FailingProtocol)
     with pytest.raises(AnsibleConnectionFailure) as raised:
-        connect({**CREDENTIALS, "ansible_winrm_proxy": "http://proxy:3128", "wsman_winrm_proxy_username": PROXY_USER,
+        connect({**CREDENTIALS, "ansible_winrm_proxy": "https://proxy:3128", "wsman_winrm_proxy_username": PROXY_USER,
                  "wsman_winrm_proxy_password": PROXY_PASSWORD})
     output = capsys.readouterr().out
     for text in (str(raised.value), output):

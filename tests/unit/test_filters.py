@@ -24,12 +24,12 @@ def test_filters_registered():
 def test_endpoint_filter_result_has_no_credentials():
     result = endpoint({"ansible_host": "win1.example.com", "ansible_user": "EXAMPLE\\admin",
                        "ansible_password": SECRET,
-                       "wsman_winrm_proxy": "http://pu:%s@proxy.example.com:3128" % PROXY_SECRET})
+                       "wsman_winrm_proxy": "https://pu:%s@proxy.example.com:3128" % PROXY_SECRET})
     assert tuple(result) == ENDPOINT_KEYS
     assert result["url"] == "https://win1.example.com:5986/wsman"
     assert result["auth"] == "negotiate" and result["encryption"] == "auto"
     assert result["cert_validation"] is True
-    assert result["proxy"] == "http://proxy.example.com:3128" and result["proxy_authenticated"] is True
+    assert result["proxy"] == "https://proxy.example.com:3128" and result["proxy_authenticated"] is True
     assert isinstance(result["decisions"], list) and result["decisions"]
     assert SECRET not in repr(result) and PROXY_SECRET not in repr(result) and "'pu'" not in repr(result)
 
@@ -50,7 +50,8 @@ def test_endpoint_filter_urls(host_vars, connection, url):
     pytest.param({"ansible_host": "10.0.0.1", "ansible_winrm_transport": "kerberos", "ansible_password": SECRET},
                  "Kerberos cannot be used with an IP address", id="resolver-error"),
     pytest.param({"ansible_host": "w", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "basic",
-                  "ansible_password": SECRET}, "Basic auth over HTTP is refused", id="basic-http"),
+                  "ansible_user": "admin", "ansible_password": SECRET}, "Basic auth over HTTP is refused",
+                 id="basic-http"),
 ])
 def test_endpoint_filter_errors(host_vars, message):
     with pytest.raises(AnsibleFilterError) as caught:
