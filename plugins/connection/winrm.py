@@ -717,7 +717,8 @@ class Connection(BuiltinWinRMAdapter):
                              protocol_kwargs=kwargs)
 
     def _log_endpoint(self, endpoint: t.Any, transport: str) -> None:
-        host = endpoint.host
+        # Named like the task's other output: by inventory host, so a run over many hosts can be read.
+        host = self._wsman_given["var_options"].get("inventory_hostname") or endpoint.host
         proxy = "none"
         if endpoint.proxy:
             authenticated = endpoint.proxy_username is not None or endpoint.proxy_password is not None

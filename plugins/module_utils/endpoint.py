@@ -188,7 +188,7 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
     "ca_path": {
         "wsman": ["wsman_winrm_ca_path"],
         "winrm": ["ansible_winrm_ca_trust_path"],
-        "psrp": ["ansible_psrp_ca_path", "ansible_psrp_ca_cert", "ansible_psrp_cert_trust_path"],
+        "psrp": ["ansible_psrp_ca_cert", "ansible_psrp_cert_trust_path"],
         "meaning": "PEM CA bundle used to validate the server certificate",
         "default": "system trust store",
     },

@@ -21,6 +21,8 @@ from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.loader import connection_loader
 
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES
+
 WINRM_PLUGINS = ("ansible.builtin.winrm", "ansible.builtin.psrp", "wsman.winrm.winrm")
 OWN_PLUGIN = "wsman.winrm.winrm"
 OWN_PREFIX = "wsman_winrm_"
@@ -31,6 +33,9 @@ INJECTED = ("ansible_host", "ansible_port", "ansible_user", "ansible_connection"
 # given with --ask-pass), as TaskExecutor passes them to the connection plugin.
 KEYWORDS = ("remote_user", "port", "password")
 _GENERIC = ("ansible_host", "ansible_port", "ansible_user", "ansible_password")
+# Every variable name the resolver reads (notes are kept for these only).
+_RESOLVER_NAMES = frozenset(name for row in VARIABLES.values() for family in ("wsman", "winrm", "psrp", "generic")
+                            for name in row.get(family, ()))
 
 
 def winrm_plugin(connection: t.Optional[str]) -> t.Optional[str]:
@@ -95,7 +100,7 @@ def _choices(plugin: str, variables: t.Mapping[str, t.Any], keys: t.Optional[t.M
         if name is None or (only_prefix is not None and not name.startswith(only_prefix)):
             continue
         chosen[name] = value
-        if not origin.startswith("var: "):
+        if not origin.startswith("var: ") and name in _RESOLVER_NAMES:
             notes.append("%s from %s (read as %s)" % (option, origin, name))
     return chosen, notes
 

@@ -266,21 +266,34 @@ class TestKDC:
             handle.write("")
 
 
+_HOSTNAMES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostnames")
+
+
+def _hostnames_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("wsman_test_hostnames", os.path.join(_HOSTNAMES, "sitecustomize.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @contextlib.contextmanager
 def names_resolve_to(mapping: dict[str, str]):
     """Resolve the given host names to the given addresses inside this process, the way an
     /etc/hosts entry would, without touching the machine. Other names resolve as before."""
-    wanted = {name.lower().rstrip("."): address for name, address in mapping.items()}
-    original = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):
-        key = host.decode() if isinstance(host, bytes) else host
-        if isinstance(key, str) and key.lower().rstrip(".") in wanted:
-            host = wanted[key.lower().rstrip(".")]
-        return original(host, *args, **kwargs)
-
-    socket.getaddrinfo = getaddrinfo
+    uninstall = _hostnames_module().install(mapping)
     try:
         yield
     finally:
-        socket.getaddrinfo = original
+        uninstall()
+
+
+def resolver_environment(mapping: dict[str, str]) -> dict[str, str]:
+    """Environment for child Python processes (ansible-playbook and its workers) in which the given
+    names resolve to the given addresses, as ``names_resolve_to`` does in this process (the
+    ``hostnames/sitecustomize.py`` module, first on PYTHONPATH). Nothing on the machine changes."""
+    import json
+
+    path = os.pathsep.join(p for p in (_HOSTNAMES, os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "WSMAN_TEST_HOSTS": json.dumps(mapping)}

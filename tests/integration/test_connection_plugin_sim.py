@@ -18,22 +18,11 @@ import pytest
 import winrm
 from ansible.errors import AnsibleConnectionFailure
 from ansible.playbook.play_context import PlayContext
-from ansible.plugins.loader import connection_loader, init_plugin_loader
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+from ansible.plugins.loader import connection_loader
 
 from winrm_sim.cli import FleetProcess
 
 
-def _collection_loader_first() -> None:
-    """Ansible's plugin loader must import the collection itself (see the unit tests' twin)."""
-    if any(isinstance(finder, _AnsibleCollectionFinder) for finder in sys.meta_path):
-        return
-    for name in [name for name in sys.modules if name.split(".")[0] == "ansible_collections"]:
-        del sys.modules[name]
-    init_plugin_loader()
-
-
-_collection_loader_first()
 
 PASSWORD = "Conn-Plugin-Pa55!"
 PROXY_USER = "winrm-proxy-user"

@@ -6,28 +6,15 @@ against the simulator.
 """
 from __future__ import annotations
 
-import sys
 
 import pytest
 from ansible.errors import AnsibleConnectionFailure
 from ansible.playbook.play_context import PlayContext
 from ansible.plugins.connection.winrm import Connection as BuiltinWinRMConnection
-from ansible.plugins.loader import connection_loader, init_plugin_loader
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+from ansible.plugins.loader import connection_loader
 from ansible.utils.display import Display
 
 
-def _collection_loader_first() -> None:
-    """Ansible's plugin loader needs to import the collection itself: if an earlier test module imported
-    ``ansible_collections`` as a plain namespace package, drop those modules before installing the loader."""
-    if any(isinstance(finder, _AnsibleCollectionFinder) for finder in sys.meta_path):
-        return
-    for name in [name for name in sys.modules if name.split(".")[0] == "ansible_collections"]:
-        del sys.modules[name]
-    init_plugin_loader()
-
-
-_collection_loader_first()
 
 from ansible_collections.wsman.winrm.plugins.connection import winrm as plugin  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES, resolve  # noqa: E402
@@ -112,7 +99,8 @@ def test_every_resolver_option_is_a_plugin_option_with_the_resolvers_variable_na
 
 @pytest.mark.parametrize("option", ["trusted_hosts", "legacy_ports", "default_ports", "connection_uri",
                                     "allow_basic_http", "allow_unencrypted", "cert_fingerprint", "use_env_proxy",
-                                    "proxy_username", "proxy_password", "allow_http_proxy"])
+                                    "proxy_username", "proxy_password", "allow_http_proxy",
+                                    "allow_clear_proxy_credentials"])
 def test_collection_options_have_vars_ini_and_env(option):
     definition = connection_loader.get("wsman.winrm.winrm", PlayContext(), None).option_definitions[option]
     assert definition["vars"] == [{"name": "wsman_winrm_%s" % option}]

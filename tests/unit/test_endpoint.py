@@ -249,7 +249,7 @@ CASES = [
         error="validate or ignore"),
     row("ca-bundle-winrm", {"ansible_host": "win1", "ansible_winrm_ca_trust_path": "/etc/pki/winrm-ca.pem"},
         cert_validation="/etc/pki/winrm-ca.pem"),
-    row("ca-bundle-psrp", {"ansible_host": "win1", "ansible_psrp_ca_path": "/etc/pki/ca.pem"}, connection="psrp",
+    row("ca-bundle-psrp", {"ansible_host": "win1", "ansible_psrp_ca_cert": "/etc/pki/ca.pem"}, connection="psrp",
         cert_validation="/etc/pki/ca.pem"),
     row("ca-bundle-psrp-core-name", {"ansible_host": "win1", "ansible_psrp_cert_trust_path": "/etc/pki/ca2.pem"},
         connection="psrp", cert_validation="/etc/pki/ca2.pem"),
@@ -471,3 +471,23 @@ def test_every_variable_row_documented():
         for family in ("wsman", "winrm", "psrp", "generic"):
             for name in spec.get(family, []):
                 assert "`%s`" % name in text, name
+
+
+def test_variable_names_agree_with_ansible_core_and_the_connection_plugin():
+    """The option layer hands the resolver only variables the connection plugins declare: every psrp
+    and generic name must be one ansible-core's plugins read, every wsman_winrm_* name an option of
+    wsman.winrm.winrm (else it would be dropped for the modules)."""
+    from ansible import constants as C
+    from ansible.plugins.loader import connection_loader
+
+    def declared(name):
+        return set(C.config.get_plugin_vars("connection", connection_loader.get(name, class_only=True)._load_name))
+
+    winrm, psrp, own = declared("winrm"), declared("psrp"), declared("wsman.winrm.winrm")
+    for option, spec in VARIABLES.items():
+        for name in spec.get("psrp", []):
+            assert name in psrp, (option, name)
+        for name in spec.get("generic", []):
+            assert name in psrp and name in winrm, (option, name)
+        for name in spec.get("wsman", []):
+            assert name in own, (option, name)

@@ -1,0 +1,167 @@
+"""Every private internal of another library the collection relies on, pinned to the supported
+versions: when an upgrade changes one of them, this test (and module_utils/compat.py or
+plugin_utils/builtin_winrm.py) is what breaks, not the collection at a user's site.
+
+Each test names the use it guards; the behaviour is checked, not only that a name exists.
+"""
+from __future__ import annotations
+
+import inspect
+import io
+from importlib.metadata import version
+
+import pytest
+import requests
+from ansible.playbook.play_context import PlayContext
+from ansible.plugins.loader import connection_loader
+from packaging.specifiers import SpecifierSet
+
+
+
+from ansible_collections.wsman.winrm.plugins.module_utils import compat  # noqa: E402
+from ansible_collections.wsman.winrm.plugins.plugin_utils import builtin_winrm  # noqa: E402
+
+FAULT = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+         'xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"><s:Body><s:Fault><s:Code><s:Value>s:Sender'
+         '</s:Value></s:Code><s:Reason><s:Text>x</s:Text></s:Reason><s:Detail><f:WSManFault Code="5" Machine="m">'
+         '<f:Message>Access is denied.</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>')
+
+
+@pytest.mark.parametrize("package, distribution", [("pypsrp", "pypsrp"), ("pywinrm", "pywinrm"),
+                                                   ("requests", "requests"), ("urllib3", "urllib3")])
+def test_installed_versions_are_the_supported_ones(package, distribution):
+    assert version(distribution) in SpecifierSet(compat.SUPPORTED[package]), (
+        "%s %s is outside %s: re-check plugins/module_utils/compat.py and this test, then widen the range"
+        % (distribution, version(distribution), compat.SUPPORTED[package]))
+
+
+def test_ansible_core_is_a_supported_one():
+    assert version("ansible-core") in SpecifierSet(builtin_winrm.SUPPORTED_ANSIBLE_CORE)
+
+
+# -- pypsrp ---------------------------------------------------------------------------------------
+
+def test_pypsrp_parse_wsman_fault_is_overridable_and_keeps_the_xml():
+    error = compat.WSManClient._parse_wsman_fault(FAULT)
+    assert error.code == 5 and error.machine == "m" and error.fault_xml == FAULT
+
+
+def test_pypsrp_transport_class_swap_and_session_build():
+    client = compat.WSManClient("win1.example.test", port=5985, ssl=False, auth="ntlm", username="u", password="p",
+                                no_proxy=True, encryption="always")
+    assert type(client.transport) is compat._HardenedTransport  # noqa: SLF001
+    assert isinstance(client.transport, compat._TransportHTTP)  # noqa: SLF001
+    session = compat.open_wsman_session(client, deadline=5)
+    assert client.transport.session is session and isinstance(session, requests.Session)
+    assert session.trust_env is False and session.proxies == {"http": False}
+    # the private hook the hardened transport overrides, with the arguments pypsrp passes
+    assert list(inspect.signature(compat._TransportHTTP._send_request).parameters) == [  # noqa: SLF001
+        "self", "request", "timeout"]
+
+
+def test_pypsrp_reads_the_environment_ca_bundle_which_the_session_undoes(monkeypatch, tmp_path):
+    bundle = tmp_path / "env-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    client = compat.WSManClient("win1", port=5986, ssl=True, auth="ntlm", username="u", password="p",
+                                no_proxy=True, cert_validation=True)
+    raw = client.transport._build_session()  # noqa: SLF001  # what pypsrp does on its own
+    assert raw.verify == str(bundle)
+    assert compat.open_wsman_session(client, deadline=5).verify is True
+
+
+# -- requests and urllib3 ------------------------------------------------------------------------------
+
+def test_requests_adapter_pin_hook():
+    adapter = requests.adapters.HTTPAdapter()
+    parameters = list(inspect.signature(adapter.build_connection_pool_key_attributes).parameters)
+    assert parameters == ["request", "verify", "cert"]
+    session = requests.Session()
+    compat.pin_fingerprint(session, "AB" * 32)
+    prepared = requests.Request("POST", "https://win1:5986/wsman").prepare()
+    _host, pool_kwargs = session.get_adapter("https://").build_connection_pool_key_attributes(prepared, True)
+    assert pool_kwargs["assert_fingerprint"] == "ab" * 32
+
+
+def test_urllib3_pool_and_connection_hooks():
+    session = requests.Session()
+    compat.harden_session(session, deadline=5)
+    manager = session.get_adapter("http://").poolmanager
+    pool = manager.connection_from_host("127.0.0.1", 9, scheme="http")
+    connection = pool._new_conn()  # noqa: SLF001
+    assert hasattr(connection, "sock") and callable(connection.request) and callable(connection.connect)
+    assert connection.request.__name__ == "wrapper"  # our watch wraps the connection
+
+
+def _response(body: bytes) -> requests.Response:
+    response = requests.Response()
+    response.raw = io.BytesIO(body)
+    return response
+
+
+def test_requests_response_body_cache():
+    response = _response(b"<s:Envelope/>")
+    compat._read_body(response, limit=100)  # noqa: SLF001
+    assert response.content == b"<s:Envelope/>"
+    response = _response(b"x" * 101)
+    with pytest.raises(compat.ReplyTooLarge):
+        compat._read_body(response, limit=100)  # noqa: SLF001
+
+
+# -- pywinrm ------------------------------------------------------------------------------------------
+
+def test_pywinrm_transport_class_swap_and_hooks():
+    from winrm.protocol import Protocol
+    from winrm.transport import Transport
+
+    class Mine(Transport):
+        pass
+
+    protocol = Protocol("https://win1:5986/wsman", transport="ntlm", username="u", password="p",
+                        proxy=None, ca_trust_path=None)
+    assert type(compat.use_transport_class(protocol, Mine)) is Mine
+    for hook in ("build_session", "setup_encryption", "_get_message_response_text"):
+        assert callable(getattr(Transport, hook)), hook
+    assert list(inspect.signature(Transport._get_message_response_text).parameters) == ["self", "response"]
+
+
+# -- ansible-core ---------------------------------------------------------------------------------------
+
+class _Settings(builtin_winrm.BuiltinWinRMAdapter):
+    opened: list = []
+
+    def winrm_settings(self):
+        return builtin_winrm.WinRMSettings(host="win1", port=5985, scheme="http", path="/wsman", user="u",
+                                           password="p", transport="ntlm", kerberos_managed=False,
+                                           kinit_command="kinit", protocol_kwargs={"message_encryption": "always"})
+
+    def open_protocol(self, settings):
+        self.opened.append(settings)
+        return "PROTOCOL"
+
+
+def test_ansible_builtin_winrm_calls_the_adapters_hooks_in_order():
+    conn = _Settings(PlayContext(), None)
+    conn._load_name = "winrm"  # noqa: SLF001  # what the plugin loader sets
+    conn.set_options(var_options={"_extras": {}})
+    conn._connect()  # noqa: SLF001
+    assert conn.protocol == "PROTOCOL" and len(_Settings.opened) == 1
+    # the builtin's attributes its execution code reads, filled from the settings
+    assert (conn._winrm_host, conn._winrm_port, conn._winrm_scheme, conn._winrm_path) == (  # noqa: SLF001
+        "win1", 5985, "http", "/wsman")
+    assert conn._winrm_transport == ["ntlm"] and conn._winrm_kwargs == {"message_encryption": "always"}  # noqa: SLF001
+    for private in ("_kerb_auth", "_winrm_exec", "_build_winrm_kwargs", "_winrm_connect"):
+        assert callable(getattr(builtin_winrm.BuiltinWinRMConnection, private)), private
+
+
+def test_ansible_config_reports_each_options_origin():
+    from ansible import constants as C
+
+    load_name = connection_loader.get("winrm", class_only=True)._load_name  # noqa: SLF001
+    assert C.config.get_config_value_and_origin("port", plugin_type="connection", plugin_name=load_name,
+                                                variables={}) == (5986, "default")
+    assert C.config.get_config_value_and_origin("port", plugin_type="connection", plugin_name=load_name,
+                                                variables={}, keys={"port": 5985}) == (5985, "keyword: port")
+    assert C.config.get_config_value_and_origin("connection_timeout", plugin_type="connection",
+                                                plugin_name=load_name, variables={},
+                                                direct={"connection_timeout": 7})[1] == "Direct"
