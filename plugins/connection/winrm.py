@@ -439,6 +439,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.utils.display import Display
 
 from ansible_collections.wsman.winrm.plugins.module_utils import compat
+from ansible_collections.wsman.winrm.plugins.module_utils.compat import ResolvedProtocol
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import DEFAULTS as RESOLVER_DEFAULTS, VARIABLES, EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import kerberos_ticket_problem, scrub
 from ansible_collections.wsman.winrm.plugins.plugin_utils.builtin_winrm import BuiltinWinRMAdapter, WinRMSettings
@@ -446,14 +447,12 @@ from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options imp
 
 try:
     import requests
-    import requests.adapters
     import winrm
     from winrm.protocol import Protocol
-    from winrm.transport import Transport
     HAS_PYWINRM = True
 except ImportError:  # reported by the parent's _connect
     HAS_PYWINRM = False
-    Protocol = Transport = object  # type: ignore[assignment,misc]
+    Protocol = object  # type: ignore[assignment,misc]
 
 display = Display()
 
@@ -518,81 +517,6 @@ ENDPOINT_KWARGS = frozenset((
 
 # The client's WinRM 2.0 default ports, from the one resolver's table.
 CLIENT_DEFAULT_PORTS = tuple(RESOLVER_DEFAULTS["client_ports"].values())
-
-
-class FingerprintPinningAdapter(requests.adapters.HTTPAdapter if HAS_PYWINRM else object):  # type: ignore[misc]
-    """HTTPS adapter that refuses any server certificate but the pinned one (direct or through CONNECT)."""
-
-    def __init__(self, sha256_hex: str, **kwargs: t.Any) -> None:
-        self.sha256_hex = sha256_hex.lower()
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
-        kwargs["assert_fingerprint"] = self.sha256_hex
-        super().init_poolmanager(*args, **kwargs)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
-        proxy_kwargs["assert_fingerprint"] = self.sha256_hex
-        return super().proxy_manager_for(proxy, **proxy_kwargs)
-
-
-class ResolvedTransport(Transport):  # type: ignore[misc,valid-type]
-    """pywinrm's Transport with the resolver's decisions enforced on the requests session.
-
-    pywinrm builds its session lazily and may send a first request (to set up message encryption)
-    while building it; that request is held back until the session is hardened.
-    """
-
-    pinned_sha256: t.Optional[str] = None
-    proxy_url: t.Optional[str] = None
-    _holding_encryption = False
-    _encryption_held = False
-
-    def build_session(self) -> "requests.Session":
-        if self.session:
-            return self.session
-        self._holding_encryption, self._encryption_held = True, False
-        try:
-            session = super().build_session()
-        finally:
-            self._holding_encryption = False
-        # The endpoint already decided proxies and CA trust: nothing comes from the environment
-        # (no *_PROXY, REQUESTS_CA_BUNDLE or .netrc).
-        session.trust_env = False
-        session.proxies = {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
-        if self.pinned_sha256:
-            session.mount("https://", FingerprintPinningAdapter(self.pinned_sha256))
-        # pywinrm sends with one timeout for connecting and for each read; the deadline bounds the whole request.
-        compat.harden_session(session, deadline=2.0 * float(self.read_timeout_sec))
-        if self._encryption_held:
-            super().setup_encryption(session)
-        return session
-
-    def setup_encryption(self, session: "requests.Session") -> None:
-        if self._holding_encryption:
-            self._encryption_held = True
-            return
-        super().setup_encryption(session)
-
-    def _get_message_response_text(self, response: t.Any) -> bytes:
-        try:
-            return super()._get_message_response_text(response)
-        except Exception as error:  # pylint: disable=broad-except
-            if not self.encryption:
-                raise
-            detail = "%s: %s" % (type(error).__name__, to_text(error)[:200])
-        raise compat.UndecryptableReply(detail)
-
-
-class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
-    """pywinrm's Protocol using ResolvedTransport."""
-
-    def __init__(self, endpoint: str, pinned_sha256: t.Optional[str] = None, **kwargs: t.Any) -> None:
-        proxy_url = kwargs.get("proxy")
-        super().__init__(endpoint, **kwargs)
-        transport = compat.use_transport_class(self, ResolvedTransport)
-        transport.pinned_sha256 = pinned_sha256
-        transport.proxy_url = proxy_url
 
 
 def parse_default_ports(value: t.Any) -> t.Any:

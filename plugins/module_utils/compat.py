@@ -26,6 +26,15 @@ except ImportError:  # pragma: no cover - pypsrp and pywinrm both need requests
     HAS_REQUESTS = False
 
 try:
+    from winrm.protocol import Protocol
+    from winrm.transport import Transport
+
+    HAS_PYWINRM = True
+except ImportError:  # pragma: no cover - reported by the connection plugin
+    HAS_PYWINRM = False
+    Protocol = Transport = object  # type: ignore[assignment,misc]
+
+try:
     from pypsrp.exceptions import AuthenticationError, WinRMTransportError
     from pypsrp.wsman import WSMan, _TransportHTTP
 
@@ -346,8 +355,84 @@ def pin_fingerprint(session: "requests.Session", fingerprint: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# pywinrm
+# pywinrm (the connection plugin)
 # ---------------------------------------------------------------------------------------------
+
+class FingerprintPinningAdapter(requests.adapters.HTTPAdapter if HAS_REQUESTS else object):  # type: ignore[misc]
+    """HTTPS adapter that refuses any server certificate but the pinned one (direct or through CONNECT)."""
+
+    def __init__(self, sha256_hex: str, **kwargs: t.Any) -> None:
+        self.sha256_hex = sha256_hex.lower()
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: t.Any, **kwargs: t.Any) -> None:
+        kwargs["assert_fingerprint"] = self.sha256_hex
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: t.Any) -> t.Any:
+        proxy_kwargs["assert_fingerprint"] = self.sha256_hex
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+class ResolvedTransport(Transport):  # type: ignore[misc,valid-type]
+    """pywinrm's Transport with the resolver's decisions enforced on the requests session.
+
+    pywinrm builds its session lazily and may send a first request (to set up message encryption)
+    while building it; that request is held back until the session is hardened.
+    """
+
+    pinned_sha256: t.Optional[str] = None
+    proxy_url: t.Optional[str] = None
+    _holding_encryption = False
+    _encryption_held = False
+
+    def build_session(self) -> "requests.Session":
+        if self.session:
+            return self.session
+        self._holding_encryption, self._encryption_held = True, False
+        try:
+            session = super().build_session()
+        finally:
+            self._holding_encryption = False
+        # The endpoint already decided proxies and CA trust: nothing comes from the environment
+        # (no *_PROXY, REQUESTS_CA_BUNDLE or .netrc).
+        session.trust_env = False
+        session.proxies = {"http": self.proxy_url, "https": self.proxy_url} if self.proxy_url else {}
+        if self.pinned_sha256:
+            session.mount("https://", FingerprintPinningAdapter(self.pinned_sha256))
+        # pywinrm sends with one timeout for connecting and for each read; the deadline bounds the whole request.
+        harden_session(session, deadline=2.0 * float(self.read_timeout_sec))
+        if self._encryption_held:
+            super().setup_encryption(session)
+        return session
+
+    def setup_encryption(self, session: "requests.Session") -> None:
+        if self._holding_encryption:
+            self._encryption_held = True
+            return
+        super().setup_encryption(session)
+
+    def _get_message_response_text(self, response: t.Any) -> bytes:
+        try:
+            return super()._get_message_response_text(response)
+        except Exception as error:  # pylint: disable=broad-except
+            if not self.encryption:
+                raise
+            detail = "%s: %s" % (type(error).__name__, str(error)[:200])
+        raise UndecryptableReply(detail)
+
+
+class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
+    """pywinrm's Protocol using ResolvedTransport."""
+
+    def __init__(self, endpoint: str, pinned_sha256: t.Optional[str] = None, **kwargs: t.Any) -> None:
+        proxy_url = kwargs.get("proxy")
+        super().__init__(endpoint, **kwargs)
+        transport = use_transport_class(self, ResolvedTransport)
+        transport.pinned_sha256 = pinned_sha256
+        transport.proxy_url = proxy_url
+
+
 
 def use_transport_class(protocol: t.Any, transport_class: type) -> t.Any:
     """pywinrm's Protocol builds its own Transport; give that instance our subclass (same state)."""

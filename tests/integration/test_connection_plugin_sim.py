@@ -369,3 +369,10 @@ def test_environment_proxy_only_when_asked(server, proxy, monkeypatch):
     conn._connect()
     conn.close()
     assert "CONNECT %s:5986" % server["ansible_host"] in proxy.requests_since_start()
+
+
+def test_tls_to_the_http_listener_says_so(server):
+    conn = plugin_connection(server, ansible_winrm_scheme="https", ansible_port=5985)
+    with pytest.raises(AnsibleConnectionFailure) as raised:
+        conn._connect()
+    assert "port 5985 speaks plain HTTP, not TLS" in str(raised.value)

@@ -193,3 +193,41 @@ def test_a_bogus_encrypted_reply(host):
     error = info.value
     assert "cannot be decrypted" in str(error) and error.outcome_unknown is True
     assert relay.url in str(error) and "could not authenticate" not in str(error)
+
+
+# -- the same through the connection plugin (pywinrm) -----------------------------------------------------
+
+def plugin_connection(address: str, port: int, **variables):
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    conn = connection_loader.get("wsman.winrm.winrm", PlayContext(), None)
+    conn.set_options(var_options={"inventory_hostname": "hostile", "ansible_host": address, "ansible_port": port,
+                                  "ansible_winrm_scheme": "http", "ansible_user": "Administrator",
+                                  "ansible_password": PASSWORD, "wsman_winrm_trusted_hosts": address,
+                                  "_extras": {}, **variables})
+    return conn
+
+
+def test_the_connection_plugin_refuses_an_unencrypted_reply(host):
+    from ansible.errors import AnsibleConnectionFailure
+
+    with OnPathRelay((host["ansible_host"], 5985), "plain_fault", after=1) as relay:
+        conn = plugin_connection(relay.address, relay.port, ansible_winrm_transport="ntlm")
+        with pytest.raises(AnsibleConnectionFailure) as raised:
+            conn._connect()                                  # the shell's Create is the first encrypted request
+    assert relay.tampered == 1
+    assert "got an unencrypted reply (HTTP 500" in str(raised.value)
+    assert "Access is denied" not in str(raised.value) and PASSWORD not in str(raised.value)
+
+
+def test_the_connection_plugin_ends_a_trickling_reply_at_its_deadline():
+    from ansible.errors import AnsibleConnectionFailure
+
+    with HostileServer("trickle_body", interval=2.0) as server:
+        conn = plugin_connection(server.address, server.port, ansible_winrm_transport="basic",
+                                 wsman_winrm_allow_basic_http=True, wsman_winrm_allow_unencrypted=True,
+                                 ansible_winrm_read_timeout_sec=3, ansible_winrm_operation_timeout_sec=2)
+        with pytest.raises(AnsibleConnectionFailure) as raised:
+            conn._connect()
+    assert "no complete reply within 6 seconds" in str(raised.value)

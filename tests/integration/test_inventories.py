@@ -216,3 +216,44 @@ def test_a_domain_inventory_over_http_uses_kerberos_with_no_extra_variable(kerbe
     assert "Administrator authenticated as Administrator with ntlm" not in log
     assert kdc.password not in output
 
+
+
+# -- a host that cannot be reached is unreachable, as Ansible users expect -----------------------------
+
+def test_unreachable_hosts_are_unreachable(fleet, tmp_path):
+    sim = sorted(fleet.hosts().values(), key=lambda h: h["ansible_host"])[0]
+    silent = ".".join(sim["ansible_host"].split(".")[:3]) + ".200"   # nothing listens there
+    hosts = {
+        "refused": {"ansible_host": silent, "ansible_port": 5985},
+        "untrusted_certificate": {"ansible_host": sim["ansible_host"], "ansible_port": 5986},  # no CA given
+        "reachable": {"ansible_host": sim["ansible_host"], "ansible_port": 5985},
+    }
+    inventory = {"all": {"children": {"windows": {"hosts": hosts, "vars": {
+        "ansible_connection": "winrm", "ansible_user": "Administrator", "ansible_password": PASSWORD,
+        "ansible_winrm_transport": "ntlm", "wsman_winrm_trusted_hosts": ".".join(silent.split(".")[:3]) + ".*",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}}
+    play = [
+        {"name": "Kept in the play", "hosts": "windows", "gather_facts": False, "tasks": [
+            {"name": "Read", "wsman.winrm.info": {"gather": ["config"]}, "ignore_unreachable": True, "register": "read"},
+            {"name": "Keep it", "delegate_to": "localhost", "ansible.builtin.copy": {
+                "dest": "%s/{{ inventory_hostname }}.json" % tmp_path, "content": "{{ read | to_json }}",
+                "mode": "0644"}}]},
+        {"name": "Dropped from the play", "hosts": "windows", "gather_facts": False, "tasks": [
+            {"name": "Read again", "wsman.winrm.info": {"gather": ["config"]}},
+            {"name": "Only the reachable host gets here", "ansible.builtin.debug": {"msg": "still here"}}]},
+    ]
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1")
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                                str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")],
+                               env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 4, completed.stdout[-3000:]   # ansible-playbook's code for unreachable hosts
+    results = {name: json.loads((tmp_path / ("%s.json" % name)).read_text()) for name in hosts}
+    assert results["refused"]["unreachable"] and "connection refused" in results["refused"]["msg"]
+    assert results["untrusted_certificate"]["unreachable"] and "TLS" in results["untrusted_certificate"]["msg"]
+    assert not results["reachable"].get("unreachable") and not results["reachable"].get("failed")
+    recap = {line.split()[0]: line for line in completed.stdout.splitlines() if " : ok=" in line}
+    assert "unreachable=1" in recap["refused"] and "failed=0" in recap["refused"]
+    assert "unreachable=1" in recap["untrusted_certificate"]
+    assert "unreachable=0" in recap["reachable"] and completed.stdout.count("still here") == 1

@@ -34,7 +34,7 @@ from pypsrp.wsman import WSMan  # noqa: E402
 from spnego._spnego import NegTokenResp, unpack_token  # noqa: E402  (pyspnego's token parser)
 
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve  # noqa: E402
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session  # noqa: E402
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import AuthenticationFailed, Session  # noqa: E402
 from winrm_sim.cli import FleetProcess  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
@@ -329,3 +329,54 @@ def test_connection_plugin_opens_a_shell_over_kerberos(kdc, fleet, host, monkeyp
     finally:
         conn.close()
     assert conn.shell_id is None
+
+
+# -- Kerberos from the controller's credential cache (no password) ---------------------------------------
+
+def _no_password(host, kdc, **extra):
+    return {"ansible_host": host["wsman_winrm_sim_fqdn"], "ansible_port": 5985, "ansible_user": kdc.user_principal,
+            **extra}
+
+
+def test_negotiate_without_a_password_is_kerberos_from_the_cache(kdc, fleet, host):
+    kdc.kinit()
+    endpoint = resolve(_no_password(host, kdc), "winrm")
+    assert (endpoint.auth, endpoint.password, endpoint.encryption) == ("kerberos", None, "always")
+    with Session(endpoint) as session:
+        assert text_of(session.get("winrm/config/service/auth"), "Kerberos") == "true"
+
+
+def test_without_a_ticket_nothing_is_sent(kdc, fleet, host, tmp_path, monkeypatch):
+    monkeypatch.setenv("KRB5CCNAME", "FILE:%s" % (tmp_path / "empty-cache"))
+    # a port where nothing listens: had anything been sent, the error would be a refused connection
+    endpoint = resolve(_no_password(host, kdc, ansible_port=1), "winrm")
+    with pytest.raises(AuthenticationFailed) as info:
+        with Session(endpoint) as session:
+            session.get("winrm/config")
+    assert "no Kerberos ticket for %s" % kdc.user_principal in str(info.value)
+    assert "explicit credentials" in str(info.value) and info.value.outcome_unknown is False
+
+
+def test_connection_plugin_uses_the_cache_without_a_password(kdc, fleet, host, tmp_path, monkeypatch):
+    from ansible.errors import AnsibleConnectionFailure
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader
+
+    def plugin(**extra):
+        conn = connection_loader.get("wsman.winrm.winrm", PlayContext(), None)
+        conn.set_options(var_options={"inventory_hostname": "SIM-2022-01", "_extras": {},
+                                      **_no_password(host, kdc, **extra)})
+        return conn
+
+    kdc.kinit()
+    conn = plugin()
+    conn._connect()
+    try:
+        assert conn._wsman_endpoint.auth == "kerberos" and conn.protocol.transport.encryption is not None
+        rc, stdout, _stderr = conn._winrm_exec("cmd.exe", ["/c", "echo", "from-the-cache"])
+        assert rc == 0 and stdout.strip() == b"from-the-cache"
+    finally:
+        conn.close()
+    monkeypatch.setenv("KRB5CCNAME", "FILE:%s" % (tmp_path / "empty-cache"))
+    with pytest.raises(AnsibleConnectionFailure, match="no Kerberos ticket"):
+        plugin(ansible_port=1)._connect()

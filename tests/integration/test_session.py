@@ -13,6 +13,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
     AuthenticationFailed,
     ConnectionFailed,
     Session,
+    TLSFailed,
     WSManFault,
     method_input,
     output_values,
@@ -167,3 +168,15 @@ def test_refused_port(fleet):
     with Session(resolve(hv, hv["ansible_connection"])) as session:
         with pytest.raises(ConnectionFailed, match="connection refused"):
             session.get("winrm/config")
+
+
+def test_tls_to_the_http_listener_says_so(fleet):
+    """HTTPS chosen for WinRM's HTTP port: the error says the port speaks plain HTTP, not that the
+    certificate is wrong (OpenSSL: WRONG_VERSION_NUMBER)."""
+    hv = dict(host_vars(fleet, "server2022"), ansible_port=5985, ansible_winrm_scheme="https")
+    with Session(resolve(hv, hv["ansible_connection"])) as session:
+        with pytest.raises(TLSFailed) as info:
+            session.get("winrm/config")
+    assert "speaks plain HTTP, not TLS" in str(info.value)
+    assert "ansible_winrm_scheme: http" in info.value.hint and "CA bundle" not in info.value.hint
+    assert info.value.outcome_unknown is False

@@ -17,6 +17,7 @@ from ansible.utils.display import Display
 
 
 from ansible_collections.wsman.winrm.plugins.connection import winrm as plugin  # noqa: E402
+from ansible_collections.wsman.winrm.plugins.module_utils import compat  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES, resolve  # noqa: E402
 
 PASSWORD = "Plugin-Pa55-never-shown"
@@ -354,26 +355,26 @@ def test_session_is_hardened_before_the_first_request(monkeypatch):
     sent = []
     monkeypatch.setenv("HTTPS_PROXY", "http://envproxy:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/env-ca.pem")
-    protocol = plugin.ResolvedProtocol(
+    protocol = compat.ResolvedProtocol(
         "http://win1:5985/wsman", pinned_sha256="CD" * 32, transport="ntlm", username="u", password=PASSWORD,
         message_encryption="always", proxy="http://p:3128", ca_trust_path=None)
     transport = protocol.transport
-    assert isinstance(transport, plugin.ResolvedTransport)
+    assert isinstance(transport, compat.ResolvedTransport)
 
     def first_request(session):  # what pywinrm does to set up encryption: must see the hardened session
         sent.append((session.trust_env, dict(session.proxies), session.get_adapter("https://win1")))
-    monkeypatch.setattr(plugin.Transport, "setup_encryption", lambda self, session: first_request(session))
+    monkeypatch.setattr(compat.Transport, "setup_encryption", lambda self, session: first_request(session))
     session = transport.build_session()
     assert len(sent) == 1
     trust_env, proxies, adapter = sent[0]
     assert trust_env is False and proxies == {"http": "http://p:3128", "https": "http://p:3128"}
-    assert isinstance(adapter, plugin.FingerprintPinningAdapter) and adapter.sha256_hex == "cd" * 32
+    assert isinstance(adapter, compat.FingerprintPinningAdapter) and adapter.sha256_hex == "cd" * 32
     assert session.verify is True
     assert transport.build_session() is session and len(sent) == 1
 
 
 def test_session_without_proxy_uses_none():
-    protocol = plugin.ResolvedProtocol("https://win1:5986/wsman", transport="ntlm", username="u",
+    protocol = compat.ResolvedProtocol("https://win1:5986/wsman", transport="ntlm", username="u",
                                        password=PASSWORD, proxy=None, ca_trust_path=None)
     session = protocol.transport.build_session()
     assert session.proxies == {} and session.trust_env is False

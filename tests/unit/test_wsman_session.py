@@ -429,6 +429,26 @@ def test_scrub_patterns():
     assert scrub("x %s y" % "a b", ["a b"]) == "x ******** y"
 
 
+def test_scrub_removes_a_secret_only_where_it_stands_as_a_token():
+    # a one-letter password must not turn every "p" into asterisks (and so spell itself out)
+    text = "Access is denied for the operator (p). Put http://schemas.microsoft.com/wbem/wsman/1/config/p failed"
+    assert scrub(text, ["p"]) == ("Access is denied for the operator (********). Put "
+                                  "http://schemas.microsoft.com/wbem/wsman/1/config/******** failed")
+    assert scrub("operator", ["p"]) == "operator"
+    assert scrub("pw=Pa55!; 'Pa55!'", ["Pa55!"]) == "pw=********; '********'"
+    assert scrub("user Pa%2055 quoted", ["Pa 55"]) == "user ******** quoted"
+
+
+def test_messages_are_cut_after_scrubbing():
+    secret = "S3cr3t" * 5
+    # the secret straddles the cut: scrubbed first, so no prefix of it survives the cut
+    error = WSManError("x" * (wsman.MAX_MESSAGE_CHARS - 10) + " " + secret + " tail", secrets=[secret])
+    assert "S3cr" not in error.message and "more characters cut" in error.message
+    error = WSManError(("a" * 5000) + " " + secret, secrets=[secret])
+    assert "more characters cut" in error.message and secret not in str(error)
+    assert len(error.message) < wsman.MAX_MESSAGE_CHARS + 50
+
+
 def test_session_and_endpoint_reprs_hide_secrets():
     session = Session(make_endpoint(proxy="http://proxy:3128", proxy_username="u", proxy_password=PROXY_PASSWORD))
     assert PASSWORD not in repr(session) and PROXY_PASSWORD not in repr(session)
