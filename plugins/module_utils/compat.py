@@ -433,7 +433,6 @@ class ResolvedProtocol(Protocol):  # type: ignore[misc,valid-type]
         transport.proxy_url = proxy_url
 
 
-
 def use_transport_class(protocol: t.Any, transport_class: type) -> t.Any:
     """pywinrm's Protocol builds its own Transport; give that instance our subclass (same state)."""
     protocol.transport.__class__ = transport_class

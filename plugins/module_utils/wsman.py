@@ -210,7 +210,7 @@ def scrub(text: str, secrets: t.Iterable[str | None] = ()) -> str:
         return text
     # Longest first, so a secret containing another is removed whole.
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe="")}:
+        for form in sorted({secret, quote(secret, safe="")}, key=len, reverse=True):
             if form in text:
                 text = _secret_pattern(form).sub(_REDACTED, text)
     text = _URL_CREDENTIALS.sub(lambda m: "%s%s:%s@" % (m.group("scheme"), m.group("user"), _REDACTED), text)

@@ -88,9 +88,8 @@ def _choices(plugin: str, variables: t.Mapping[str, t.Any], keys: t.Optional[t.M
     notes: t.List[str] = []
     for option, definition in sorted(definitions.items()):
         try:
-            value, origin = C.config.get_config_value_and_origin(option, plugin_type="connection",
-                                                                plugin_name=load_name, variables=var_options, keys=keys,
-                                                                direct=direct)
+            value, origin = C.config.get_config_value_and_origin(
+                option, plugin_type="connection", plugin_name=load_name, variables=var_options, keys=keys, direct=direct)
         except AnsibleError:
             # A value of the wrong type: hand it over as written, the resolver names the variable and the fix.
             value, origin = _raw_choice(definition, var_options)
@@ -127,8 +126,8 @@ def without_injected(variables: t.Mapping[str, t.Any], plugin: str,
             continue
         rest = {key: value for key, value in cleaned.items() if key != name}
         try:
-            value, origin = C.config.get_config_value_and_origin(options[0], plugin_type="connection",
-                                                                plugin_name=load_name, variables=rest, keys=keys)
+            value, origin = C.config.get_config_value_and_origin(
+                options[0], plugin_type="connection", plugin_name=load_name, variables=rest, keys=keys)
         except AnsibleError:
             continue
         if origin == "default" and _same(value, cleaned[name]):
@@ -142,8 +141,8 @@ def _same(default: t.Any, value: t.Any) -> bool:
 
 
 def resolver_input(variables: t.Mapping[str, t.Any], connection: t.Optional[str],
-                   keys: t.Optional[t.Mapping[str, t.Any]] = None, direct: t.Optional[t.Mapping[str, t.Any]] = None) -> t.Tuple[t.Mapping[str, t.Any], t.Optional[str],
-                                                                              t.List[str]]:
+                   keys: t.Optional[t.Mapping[str, t.Any]] = None, direct: t.Optional[t.Mapping[str, t.Any]] = None
+                   ) -> t.Tuple[t.Mapping[str, t.Any], t.Optional[str], t.List[str]]:
     """(host variables for ``endpoint.resolve``, the connection plugin's FQCN or None, notes).
 
     With a WinRM connection plugin, only what the user chose reaches the resolver, each option

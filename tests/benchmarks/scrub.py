@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """How long the session's scrubber takes on hostile fault texts of 1 KB, 64 KB and 1 MB.
 
     .venv/bin/python tests/benchmarks/scrub.py            # the scrubber as shipped
@@ -18,7 +17,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  # makes ansible_collections.wsman.winrm importable from the tree
+import conftest  # noqa: E402,F401  # pylint: disable=unused-import  # makes the collection importable from the tree
 
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import cap, scrub  # noqa: E402
 

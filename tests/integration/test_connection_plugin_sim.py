@@ -23,7 +23,6 @@ from ansible.plugins.loader import connection_loader
 from winrm_sim.cli import FleetProcess
 
 
-
 PASSWORD = "Conn-Plugin-Pa55!"
 PROXY_USER = "winrm-proxy-user"
 PROXY_PASSWORD = "Proxy-Pa55-never-shown"

@@ -217,7 +217,6 @@ def test_a_domain_inventory_over_http_uses_kerberos_with_no_extra_variable(kerbe
     assert kdc.password not in output
 
 
-
 # -- a host that cannot be reached is unreachable, as Ansible users expect -----------------------------
 
 def test_unreachable_hosts_are_unreachable(fleet, tmp_path):

@@ -17,7 +17,6 @@ from ansible.plugins.loader import connection_loader
 from packaging.specifiers import SpecifierSet
 
 
-
 from ansible_collections.wsman.winrm.plugins.module_utils import compat  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.plugin_utils import builtin_winrm  # noqa: E402
 
@@ -49,7 +48,7 @@ def test_pypsrp_parse_wsman_fault_is_overridable_and_keeps_the_xml():
 def test_pypsrp_transport_class_swap_and_session_build():
     client = compat.WSManClient("win1.example.test", port=5985, ssl=False, auth="ntlm", username="u", password="p",
                                 no_proxy=True, encryption="always")
-    assert type(client.transport) is compat._HardenedTransport  # noqa: SLF001
+    assert client.transport.__class__ is compat._HardenedTransport  # noqa: SLF001
     assert isinstance(client.transport, compat._TransportHTTP)  # noqa: SLF001
     session = compat.open_wsman_session(client, deadline=5)
     assert client.transport.session is session and isinstance(session, requests.Session)
@@ -119,7 +118,7 @@ def test_pywinrm_transport_class_swap_and_hooks():
 
     protocol = Protocol("https://win1:5986/wsman", transport="ntlm", username="u", password="p",
                         proxy=None, ca_trust_path=None)
-    assert type(compat.use_transport_class(protocol, Mine)) is Mine
+    assert compat.use_transport_class(protocol, Mine).__class__ is Mine
     for hook in ("build_session", "setup_encryption", "_get_message_response_text"):
         assert callable(getattr(Transport, hook)), hook
     assert list(inspect.signature(Transport._get_message_response_text).parameters) == ["self", "response"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 
-
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import resolve  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import (  # noqa: E402
     resolver_input,

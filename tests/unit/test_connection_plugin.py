@@ -15,7 +15,6 @@ from ansible.plugins.loader import connection_loader
 from ansible.utils.display import Display
 
 
-
 from ansible_collections.wsman.winrm.plugins.connection import winrm as plugin  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.module_utils import compat  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import VARIABLES, resolve  # noqa: E402
