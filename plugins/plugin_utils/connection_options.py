@@ -15,6 +15,7 @@ explains the choice.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from ansible import constants as C
@@ -41,10 +42,13 @@ _RESOLVER_NAMES = frozenset(name for row in VARIABLES.values() for family in ("w
 def winrm_plugin(connection: t.Optional[str]) -> t.Optional[str]:
     """The FQCN of the WinRM connection plugin a connection name means (``winrm``,
     ``ansible.legacy.psrp``, a plugin's load name...), or None for any other plugin."""
-    if not connection:
-        return None
+    return _winrm_plugin(str(connection)) if connection else None
+
+
+@functools.lru_cache(maxsize=64)  # the plugin loader's answer does not change within a process
+def _winrm_plugin(connection: str) -> t.Optional[str]:
     try:
-        wanted = connection_loader.get(str(connection), class_only=True)
+        wanted = connection_loader.get(connection, class_only=True)
     except Exception:  # pylint: disable=broad-except  # an unknown or broken plugin is not ours
         return None
     if wanted is None:
@@ -55,8 +59,13 @@ def winrm_plugin(connection: t.Optional[str]) -> t.Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _load_name(plugin: str) -> str:
+    return connection_loader.get(plugin, class_only=True)._load_name
+
+
 def _definitions(plugin: str) -> t.Tuple[str, t.Dict[str, t.Any]]:
-    load_name = connection_loader.get(plugin, class_only=True)._load_name
+    load_name = _load_name(plugin)
     return load_name, C.config.get_configuration_definitions("connection", load_name)
 
 
