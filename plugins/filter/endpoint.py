@@ -19,39 +19,40 @@ ENDPOINT_KEYS = ("url", "scheme", "host", "port", "path", "auth", "encryption", 
 WINRM_STATES = ("new", "winrm11", "upgraded")
 
 # Source-initiated subscriptions: the Server= value for a new subscription that works, per
-# (collector state, source state). From seed 000 "Event forwarding", the two source-initiated tables
+# (collector state, source state). From Microsoft's "Details on secure port configuration for
+# WS-Management in Windows 7 and Windows Server 2008 R2", "Event forwarding", the two source-initiated tables
 # (existing subscriptions naming the collector as Server=<FQDN> and as Server=http://<FQDN>). Where the
 # two tables differ, the value chosen works in both. "{fqdn}" is replaced by the collector's FQDN.
 SOURCE_INITIATED_SERVER: t.Dict[t.Tuple[str, str], t.Dict[str, str]] = {
     ("new", "new"): {
         "server": "{fqdn}",
-        "seed": "Can specify the collector as Server=http://<FQDN>:5985 or Server=<FQDN>"},
+        "microsoft": "Can specify the collector as Server=http://<FQDN>:5985 or Server=<FQDN>"},
     ("new", "winrm11"): {
         "server": "http://{fqdn}:5985",
-        "seed": "Need to specify the collector as Server=http://<FQDN>:5985 (a 1.1 source defaults to port 80)"},
+        "microsoft": "Need to specify the collector as Server=http://<FQDN>:5985 (a 1.1 source defaults to port 80)"},
     ("new", "upgraded"): {
         "server": "{fqdn}",
-        "seed": "Can specify the collector as Server=http://<FQDN>:5985 or Server=<FQDN>"},
+        "microsoft": "Can specify the collector as Server=http://<FQDN>:5985 or Server=<FQDN>"},
     ("winrm11", "new"): {
         "server": "http://{fqdn}",
-        "seed": "Need to specify the collector as Server=http://<FQDN> (a 2.0 source would use 5985; the "
+        "microsoft": "Need to specify the collector as Server=http://<FQDN> (a 2.0 source would use 5985; the "
                 "collector listens on 80); update existing subscriptions the same way"},
     ("winrm11", "winrm11"): {
         "server": "{fqdn}",
-        "seed": "The event forwarding works correctly"},
+        "microsoft": "The event forwarding works correctly"},
     ("winrm11", "upgraded"): {
         "server": "http://{fqdn}",
-        "seed": "Need to specify the collector as Server=http://<FQDN>; update existing subscriptions the same way"},
+        "microsoft": "Need to specify the collector as Server=http://<FQDN>; update existing subscriptions the same way"},
     ("upgraded", "new"): {
         "server": "{fqdn}",
-        "seed": "Works correctly / can specify Server=http://<FQDN>:5985 or Server=<FQDN>"},
+        "microsoft": "Works correctly / can specify Server=http://<FQDN>:5985 or Server=<FQDN>"},
     ("upgraded", "winrm11"): {
         # Table one says it works (the compatibility listener on 80), table two needs :5985; 5985 works in both.
         "server": "http://{fqdn}:5985",
-        "seed": "Need to specify the collector as Server=http://<FQDN>:5985 (works with either existing form)"},
+        "microsoft": "Need to specify the collector as Server=http://<FQDN>:5985 (works with either existing form)"},
     ("upgraded", "upgraded"): {
         "server": "{fqdn}",
-        "seed": "Works correctly / can specify Server=http://<FQDN>:5985 or Server=<FQDN>"},
+        "microsoft": "Works correctly / can specify Server=http://<FQDN>:5985 or Server=<FQDN>"},
 }
 
 
@@ -75,7 +76,8 @@ def endpoint(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = Non
 
 
 def collector_url(fqdn: str, collector: str = "new", source: str = "new") -> str:
-    """Collector FQDN -> the Server= value of a source-initiated subscription that works (seed 000)."""
+    """Collector FQDN -> the Server= value of a source-initiated subscription that works (Microsoft's
+    event-forwarding tables)."""
     name = str(fqdn or "").strip()
     if not name or "://" in name or "/" in name:
         raise AnsibleFilterError("wsman.winrm.collector_url expects the collector's FQDN (win-ec.example.com), "

@@ -214,7 +214,7 @@ def harden_session(session: "requests.Session", deadline: float) -> None:
     def guarded_send(request: t.Any, **kwargs: t.Any) -> t.Any:
         outer = getattr(_CURRENT, "watch", None)
         if outer is not None:  # a nested send (authentication) shares the outer deadline
-            return _checked(request, send(request, **kwargs))
+            return _checked(request, send(request, **kwargs), body_read=not kwargs.get("stream"))
         watch = _Watch(deadline)
         _CURRENT.watch = watch
         watch.start()
@@ -234,7 +234,7 @@ def harden_session(session: "requests.Session", deadline: float) -> None:
             _CURRENT.watch = None
         if watch.fired:
             raise DeadlineExceeded(deadline)
-        return _checked(request, response)
+        return _checked(request, response, body_read=not stream)
 
     session.send = guarded_send  # type: ignore[method-assign]
 
@@ -254,14 +254,14 @@ def _read_body(response: t.Any, limit: int) -> None:
     response._content_consumed = True
 
 
-def _checked(request: t.Any, response: t.Any) -> t.Any:
+def _checked(request: t.Any, response: t.Any, body_read: bool) -> t.Any:
     sent_encrypted = is_encrypted(request.headers.get("Content-Type"))
     if sent_encrypted and response.status_code != 401 and not is_encrypted(response.headers.get("Content-Type")):
         # MS-WSMV 2.2.9.1: once a session encrypts, the service encrypts every reply; a 401 is the
         # only clear answer (authentication starts again).
         raise UnencryptedReply(response.status_code, response.headers.get("Content-Type", ""))
-    if not response.headers.get("Content-Type", "").lower().startswith("multipart/") and b"<!DOCTYPE" in (
-            response.content or b""):
+    if body_read and not response.headers.get("Content-Type", "").lower().startswith("multipart/") and \
+            b"<!DOCTYPE" in (response.content or b""):
         raise DocumentTypeDeclared()
     return response
 

@@ -309,9 +309,10 @@ VARIABLES: t.Dict[str, t.Dict[str, t.Any]] = {
 DEFAULTS: t.Dict[str, t.Any] = {
     "scheme": "https",
     "path": "wsman",
-    "client_ports": {"http": 5985, "https": 5986},  # WinRM 2.0 client DefaultPorts (seed 000)
-    "uri_ports": {"http": 80, "https": 443},  # -ConnectionUri defaults (seed 000)
-    "legacy_ports": {"http": 80, "https": 443},  # WinRM 1.1 listeners (seed 000)
+    # Microsoft, "Details on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2":
+    "client_ports": {"http": 5985, "https": 5986},  # WinRM 2.0 client DefaultPorts
+    "uri_ports": {"http": 80, "https": 443},  # -ConnectionUri defaults
+    "legacy_ports": {"http": 80, "https": 443},  # WinRM 1.1 listeners
     "connection_timeout": 30,
     "read_timeout": 30,
     "operation_timeout": 20,

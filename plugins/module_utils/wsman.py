@@ -76,7 +76,7 @@ def expand_uri(resource_uri: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 # What to do, per Windows fault code (wsmerror.h / Win32) or per transport condition (str keys).
-# Sources for the codes: reference/wsman_error_codes.md (wsmerror.h), reference/10_real_cli_outputs.md.
+# Sources for the codes: wsmerror.h (Windows SDK) and the texts winrm.cmd prints for them.
 HINTS: dict[int | str, str] = {
     5: "the account lacks rights in RootSDDL: use an administrator, or for a local non-builtin "
        "admin set LocalAccountTokenFilterPolicy=1 (wsman.winrm.policy)",
@@ -620,7 +620,7 @@ class Session:
             return WSManError("%s answered HTTP %s without a WS-Management fault" % (ep.url, status),
                               hint=HINTS["http"].format(status=status, path=ep.path),
                               outcome_unknown=not (isinstance(status, int) and 400 <= status < 500), **common)
-        if isinstance(error, ValueError) and not isinstance(error, ET.ParseError) and self._client is None:
+        if isinstance(error, ValueError) and self._client is None:  # pypsrp refused the settings before sending
             return WSManError("invalid connection settings for %s: %s" % (ep.url, error), hint=HINTS["config"],
                               outcome_unknown=False, **common)
         if isinstance(error, (ET.ParseError, WinRMError, ValueError)):
