@@ -21,6 +21,10 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
 from winrm_sim.cli import FleetProcess
+from winrm_sim.profiles import PROFILES
+
+# A host with HTTP and HTTPS listeners (the simulator's new-install profile may have HTTP only).
+HTTPS_PROFILE = "server2022_https" if "server2022_https" in PROFILES else "server2022"
 
 
 PASSWORD = "Conn-Plugin-Pa55!"
@@ -35,7 +39,7 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("sim-connection-plugin")
-    with FleetProcess(str(state_dir), hosts=2, profiles="server2022,winrm11", base_address=BASE,
+    with FleetProcess(str(state_dir), hosts=2, profiles="%s,winrm11" % HTTPS_PROFILE, base_address=BASE,
                       password=PASSWORD) as running:
         yield running
 
@@ -49,7 +53,7 @@ def host_of(fleet, profile: str) -> dict:
 
 @pytest.fixture(scope="module")
 def server(fleet):
-    return host_of(fleet, "server2022")
+    return host_of(fleet, HTTPS_PROFILE)
 
 
 def plugin_connection(host_vars: dict, **overrides):
