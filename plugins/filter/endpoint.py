@@ -36,7 +36,7 @@ SOURCE_INITIATED_SERVER: t.Dict[t.Tuple[str, str], t.Dict[str, str]] = {
     ("winrm11", "new"): {
         "server": "http://{fqdn}",
         "microsoft": "Need to specify the collector as Server=http://<FQDN> (a 2.0 source would use 5985; the "
-                "collector listens on 80); update existing subscriptions the same way"},
+                     "collector listens on 80); update existing subscriptions the same way"},
     ("winrm11", "winrm11"): {
         "server": "{fqdn}",
         "microsoft": "The event forwarding works correctly"},
