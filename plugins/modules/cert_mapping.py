@@ -126,36 +126,39 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Map the client certificate ansible@example.com, issued by our CA, to the local account ansible
+# In the inventory: client_ca_thumbprint is the thumbprint of the CA that issued the client
+# certificate (it must be in the host's Trusted Root store), cert_account the local account the
+# certificate logs on as, and vault_cert_account_password its password.
+- name: Map the client certificate ansible@example.com, issued by our CA, to a local account
   wsman.winrm.cert_mapping:
     uri: "*"
     subject: ansible@example.com
-    issuer: 3F2C5E0E5A1B7C8D9E0F11223344556677889900
-    username: ansible
-    password: "{{ vault_ansible_local_password }}"
+    issuer: "{{ client_ca_thumbprint }}"
+    username: "{{ cert_account }}"
+    password: "{{ vault_cert_account_password }}"
   register: mapping
 
-- name: Rotate the mapped account's password (always sends it, always reports changed)
+- name: After changing the account's password on the host, store the new one (always sends it, reports changed)
   wsman.winrm.cert_mapping:
     uri: "*"
     subject: ansible@example.com
-    issuer: 3F2C5E0E5A1B7C8D9E0F11223344556677889900
-    username: ansible
-    password: "{{ vault_ansible_local_password_new }}"
+    issuer: "{{ client_ca_thumbprint }}"
+    username: "{{ cert_account }}"
+    password: "{{ vault_cert_account_password_new }}"
     update_password: always
 
 - name: Stop certificate logons through the entry without deleting it
   wsman.winrm.cert_mapping:
     uri: "*"
     subject: ansible@example.com
-    issuer: 3F2C5E0E5A1B7C8D9E0F11223344556677889900
+    issuer: "{{ client_ca_thumbprint }}"
     enabled: false
 
 - name: Remove the entry
   wsman.winrm.cert_mapping:
     uri: "*"
     subject: ansible@example.com
-    issuer: 3F2C5E0E5A1B7C8D9E0F11223344556677889900
+    issuer: "{{ client_ca_thumbprint }}"
     state: absent
 """
 

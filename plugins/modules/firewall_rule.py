@@ -84,20 +84,22 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Admit WinRM on public networks from the management subnet only
+# management_subnets, in the inventory: the networks the controllers connect from, e.g. [10.20.0.0/16].
+# A list that leaves out the controller running the task is refused unless force: true.
+- name: Admit WinRM on public networks from the management subnets only
   wsman.winrm.firewall_rule:
     name: WINRM-HTTP-In-TCP-PUBLIC
-    remote_addresses: [10.20.0.0/16]
+    remote_addresses: "{{ management_subnets }}"
 
 - name: Close the WinRM 1.1 port 80 once no old client needs it
   wsman.winrm.firewall_rule:
     group: Windows Remote Management (Compatibility)
     enabled: false
 
-- name: Apply the WinRM HTTP rule to the domain profile only
+- name: The WinRM HTTP rule on the domain and private profiles (public networks have their own rule)
   wsman.winrm.firewall_rule:
     name: WINRM-HTTP-In-TCP
-    profiles: [domain]
+    profiles: [domain, private]
     enabled: true
 
 - name: Report the WinRM rules without changing anything

@@ -69,11 +69,20 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ winrm.listeners | map(attribute='transport') | list }}"
 
-- name: Fail when Basic authentication is on anywhere
+- name: Show where Basic authentication and unencrypted traffic are allowed
+  ansible.builtin.debug:
+    msg:
+      basic: "{{ winrm.security_summary.basic_enabled }}"
+      unencrypted: "{{ winrm.security_summary.unencrypted_allowed }}"
+
+- name: Name the hosts without an HTTPS listener
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} has no HTTPS listener"
+  when: not winrm.security_summary.https_listener_present
+
+- name: Fail when the service accepts Basic authentication
   ansible.builtin.assert:
-    that:
-      - not winrm.security_summary.service_basic
-      - not winrm.security_summary.client_basic
+    that: not winrm.security_summary.basic_enabled.service
 
 - name: Only the HTTPS listeners, with a JMESPath query
   wsman.winrm.info:
@@ -126,21 +135,31 @@ cert_mappings:
   type: list
   elements: dict
 policy:
-  description: The WinRM Group Policy values that are configured, with the setting each controls.
+  description:
+    - The WinRM Group Policy values that are configured (registry values under
+      C(HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM) and C(LocalAccountTokenFilterPolicy)), one
+      entry per value, with the settings each controls.
   returned: when O(gather) contains C(policy)
-  type: dict
+  type: list
+  elements: dict
+  sample:
+    - {path: 'HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service', name: AllowBasic, type: DWORD,
+       value: 0, controls: [service.auth.basic], note: ""}
 security_summary:
-  description: A short security summary of the host.
+  description:
+    - A short security summary of the host. A value about a part O(gather) left out is null (unknown).
   returned: always
   type: dict
   sample:
-    service_basic: false
-    client_basic: false
-    service_allow_unencrypted: false
-    client_allow_unencrypted: false
+    basic_enabled: {service: false, client: false}
+    unencrypted_allowed: {service: false, client: false}
+    credssp_enabled: {service: false, client: false}
     https_listener_present: true
     http_listener_present: true
     compatibility_listeners_on: false
+    trusted_hosts_wildcard: false
+    cbt_hardening_level: Strict
+    gpo_controlled: []
 query_result:
   description: The value of O(query) applied to the result.
   returned: when O(query) is set

@@ -317,11 +317,13 @@ EXAMPLES = r"""
     service:
       cbt_hardening_level: strict
 
-- name: Listen through policy on the management subnet only
+# management_ipv4_range, in the inventory: e.g. 10.20.0.1-10.20.0.254 (the address this task
+# connects to must be in it).
+- name: Listen through policy on the management network only
   wsman.winrm.policy:
     service:
       allow_auto_config: true
-      ipv4_filter: 10.10.0.1-10.10.0.254
+      ipv4_filter: "{{ management_ipv4_range }}"
       ipv6_filter: ""
 
 - name: Hand one setting back to the local configuration (Not Configured), set another

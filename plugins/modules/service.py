@@ -90,10 +90,12 @@ seealso:
 """
 
 EXAMPLES = r"""
+# management_ipv4_range, in the inventory: the host's addresses the service listens on, e.g.
+# 10.20.0.1-10.20.0.254. A filter without the address this task connects to is refused unless force: true.
 - name: Refuse unencrypted traffic and listen on the management network only
   wsman.winrm.service:
     allow_unencrypted: false
-    ipv4_filter: 10.20.0.1-10.20.0.254
+    ipv4_filter: "{{ management_ipv4_range }}"
     ipv6_filter: ""
 
 - name: Only administrators may use WinRM
