@@ -15,11 +15,11 @@ export LC_ALL := C.UTF-8
 export ANSIBLE_NOCOLOR := 1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: all venv system-deps collection demo test unit integration molecule sanity lint clean
+.PHONY: all venv system-deps collection demo test unit integration molecule sanity lint ee matrix clean
 
 all: test
 
-$(STAMP): requirements.txt tests/requirements.txt tests/simulator/pyproject.toml | system-deps
+$(STAMP): requirements.txt requirements-kerberos.txt tests/requirements.txt tests/simulator/pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check -r tests/requirements.txt
@@ -47,8 +47,19 @@ collection: $(STAMP)
 	$(BIN)/ansible-galaxy collection install --force -p $(COLLECTIONS) $(CACHE)/build/wsman-winrm-*.tar.gz >/dev/null
 	@echo "wsman.winrm installed in $(COLLECTIONS)"
 
-demo: collection
-	$(BIN)/python demo/run_demo.py
+# The demo needs only what the collection needs at run time (requirements.txt), in a virtualenv of
+# its own; the simulator runs from tests/simulator (its packages come with pypsrp and ansible-core).
+DEMO_VENV := $(CACHE)/demo-venv
+
+$(DEMO_VENV)/.installed: requirements.txt
+	@echo "Preparing the demo (once): a virtualenv with the collection's runtime requirements in .cache/demo-venv"
+	@rm -rf $(DEMO_VENV)
+	@$(PYTHON) -m venv $(DEMO_VENV)
+	@$(DEMO_VENV)/bin/pip install -qq --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+demo: $(DEMO_VENV)/.installed
+	@$(DEMO_VENV)/bin/python demo/run_demo.py
 
 unit: $(STAMP)
 	$(PYTEST) tests/unit -q
@@ -68,9 +79,46 @@ lint: collection
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
+# The ansible-core versions meta/runtime.yml claims besides the one in .venv (2.19, see
+# tests/requirements.txt). Each gets a virtualenv of its own under .cache/matrix with the runtime
+# requirements, and runs MATRIX_TESTS (every module, filter and README example; the connection
+# plugin) and every molecule scenario (check, apply, rerun, verify).
+MATRIX_VERSIONS := 2.16 2.17 2.18
+MATRIX_DIR := $(CACHE)/matrix
+MATRIX_TESTS := tests/integration/test_examples.py tests/integration/test_connection_plugin_sim.py
+# molecule 26.10 excludes ansible-core 2.17 in its metadata (!=2.17.*); 26.6 is the newest that takes it.
+molecule_pin = $(if $(filter 2.17,$(1)),molecule==26.6.0,molecule==26.10.0)
+
+$(MATRIX_DIR)/ansible-core-%/.installed: requirements.txt tests/requirements-matrix.txt tests/simulator/pyproject.toml
+	rm -rf $(@D)
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/pip install -q --disable-pip-version-check -r tests/requirements-matrix.txt \
+	  'ansible-core==$*.*' '$(call molecule_pin,$*)'
+	$(@D)/bin/pip install -q --disable-pip-version-check --no-deps -e tests/simulator
+	touch $@
+
+# Runs every version even when one fails, then names the failures.
+matrix: collection $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_DIR)/ansible-core-$(v)/.installed)
+	@failed=""; for v in $(MATRIX_VERSIONS); do \
+	  venv=$(MATRIX_DIR)/ansible-core-$$v; \
+	  echo "=== ansible-core $$v: $$($$venv/bin/ansible --version | head -1)"; \
+	  PATH=$$venv/bin:$$PATH $$venv/bin/python -m pytest -p no:cacheprovider $(MATRIX_TESTS) -q \
+	    || failed="$$failed $$v:pytest"; \
+	  (cd extensions && PATH=$$venv/bin:$$PATH $$venv/bin/molecule test --all) || failed="$$failed $$v:molecule"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "ansible-core matrix FAILED:$$failed"; exit 1; fi; \
+	echo "ansible-core matrix passed: $(MATRIX_VERSIONS)"
+
+# The execution environment: the collection's metadata as ansible-builder reads it, and the example
+# definition (no container runtime needed; tests/integration/test_packaging.py checks the results).
+ee: collection
+	$(BIN)/ansible-builder introspect $(COLLECTIONS)
+	$(BIN)/ansible-builder create -f extensions/ee/execution-environment.yml --context $(CACHE)/ee-context >/dev/null
+
 test: venv system-deps collection
 	$(PYTEST) tests/unit tests/integration -q
 	cd extensions && $(BIN)/molecule test --all
+	$(MAKE) --no-print-directory matrix
 	tests/sanity.sh
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/antsibull-changelog lint
