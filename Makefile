@@ -101,7 +101,7 @@ $(MATRIX_DIR)/ansible-core-%/.installed: requirements.txt tests/requirements-mat
 matrix: collection $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_DIR)/ansible-core-$(v)/.installed)
 	@failed=""; for v in $(MATRIX_VERSIONS); do \
 	  venv=$(MATRIX_DIR)/ansible-core-$$v; \
-	  echo "=== ansible-core $$v: $$($$venv/bin/ansible --version | head -1)"; \
+	  echo "=== ansible-core $$($$venv/bin/python -c "from ansible.release import __version__; print(__version__)")"; \
 	  PATH=$$venv/bin:$$PATH $$venv/bin/python -m pytest -p no:cacheprovider $(MATRIX_TESTS) -q \
 	    || failed="$$failed $$v:pytest"; \
 	  (cd extensions && PATH=$$venv/bin:$$PATH $$venv/bin/molecule test --all) || failed="$$failed $$v:molecule"; \

@@ -89,9 +89,11 @@ def render(controls=None) -> str:
         lines.append("| `%s` | %s | %s |" % (control.id, " | ".join(control.stig.get(s, "-") for s in controls.STIGS),
                                              control.stig_severity or ""))
     lines += ["", "STIGs: " + "; ".join("`%s` %s" % item for item in controls.STIGS.items()) + ".", "",
-              "Sources: the collection's reference `security-controls.md` (control ids, values, profiles); the ids",
-              "of LocalAccountTokenFilterPolicy for Windows 10, Server 2016 and 2019 and the Windows Remote Shell",
-              "section numbers of the older CIS versions are from the DISA STIG and CIS benchmark texts.", ""]
+              "Sources: the DISA STIGs named above (rule ids, severities) and the CIS Microsoft Windows benchmarks",
+              "named above (section numbers, levels) for the Group Policy values; Microsoft Learn, \"PowerShell Remoting",
+              "Security Considerations\" and \"Authentication for Remote Connections\", and Microsoft's \"Details on",
+              "secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2\" for the",
+              "listener, authentication and TrustedHosts checks beyond them.", ""]
     return "\n".join(lines)
 
 
