@@ -70,9 +70,17 @@ integration: collection system-deps
 sanity: $(STAMP) system-deps
 	tests/sanity.sh
 
-# Every scenario under extensions/molecule, each against its own simulated hosts.
+# Every scenario under extensions/molecule, each against its own simulated hosts. Each runs even when
+# an earlier one failed (molecule test --all stops at the first failure); the failures are named.
+SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+# $(call molecule_all,<bin folder>,<label>): sets the shell variable "failed".
+molecule_all = for s in $(SCENARIOS); do \
+	  (cd extensions && PATH=$(1):$$PATH $(1)/molecule test -s $$s) || failed="$$failed $(2)molecule:$$s"; \
+	done
+
 molecule: collection
-	cd extensions && $(BIN)/molecule test --all
+	@failed=""; $(call molecule_all,$(BIN),); \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 lint: collection
 	$(BIN)/ansible-lint --offline --profile production
@@ -104,7 +112,7 @@ matrix: collection $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_DIR)/ansible-core-$(v
 	  echo "=== ansible-core $$($$venv/bin/python -c "from ansible.release import __version__; print(__version__)")"; \
 	  PATH=$$venv/bin:$$PATH $$venv/bin/python -m pytest -p no:cacheprovider $(MATRIX_TESTS) -q \
 	    || failed="$$failed $$v:pytest"; \
-	  (cd extensions && PATH=$$venv/bin:$$PATH $$venv/bin/molecule test --all) || failed="$$failed $$v:molecule"; \
+	  $(call molecule_all,$$venv/bin,$$v:); \
 	done; \
 	if [ -n "$$failed" ]; then echo "ansible-core matrix FAILED:$$failed"; exit 1; fi; \
 	echo "ansible-core matrix passed: $(MATRIX_VERSIONS)"
@@ -117,7 +125,7 @@ ee: collection
 
 test: venv system-deps collection
 	$(PYTEST) tests/unit tests/integration -q
-	cd extensions && $(BIN)/molecule test --all
+	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory matrix
 	tests/sanity.sh
 	$(BIN)/ansible-lint --offline --profile production
