@@ -11,6 +11,7 @@ runs from tests/simulator. Run from anywhere: paths are relative to this file.
 
 from __future__ import annotations
 
+import argparse
 import glob
 import json
 import os
@@ -177,9 +178,16 @@ def finding(control: dict) -> str:
     return f"{check_name(control)}{ids(control)}: {reason}"
 
 
+TOLD: set = set()  # blocks already told in full for an earlier host
+
+
 def tell_findings(controls: list[dict]) -> None:
     scanned = [c for c in controls if c["id"] in SCANNED_POLICIES and c.get("actual") == "not configured"]
-    if scanned:
+    block = ("scanned", tuple(c["id"] for c in scanned))
+    if scanned and block in TOLD:
+        say(f"    - the same {len(scanned)} STIG/CIS WinRM policies not configured (as above)")
+    elif scanned:
+        TOLD.add(block)
         stig = [(c.get("references") or {}).get("stig") for c in scanned]
         say(f"    - {len(scanned)} of the STIG/CIS WinRM policies not configured, so scanners report them open"
             + (f" ({', '.join(s for s in stig if s)})" if any(stig) else "") + ":")
@@ -200,6 +208,10 @@ def moved_ports(host_vars: dict) -> list[str]:
 
 def tell_host(host: str, kind: str, audit: dict, applied: dict, again: dict, host_vars: dict) -> None:
     say(f"\n{host}: {HOST_KINDS.get(kind, kind)}")
+    moved = moved_ports(host_vars)
+    if moved:
+        say(f"  (Simulator only: this machine serves the host's port {' and '.join(moved)}, as ports below"
+            " 1024 need root. A real host needs nothing like this.)")
     failed = [c for c in audit["after"] if c["status"] == "fail"]
     say(f"  Insecure before ({len(failed)} of {len(audit['after'])} checks failed):")
     tell_findings(failed)
@@ -215,7 +227,11 @@ def tell_host(host: str, kind: str, audit: dict, applied: dict, again: dict, hos
     say(f"  Now: {passing} of {len(after)} checks pass; "
         + ("a second run finds nothing more to change." if not rerun else f"a second run would still change: {', '.join(rerun)}."))
     left = [c for c in after if c["status"] == "deviation"]
-    if left:
+    block = ("left", tuple(c["id"] for c in left))
+    if left and block in TOLD:
+        say("  Left as it is, on purpose: the same CIS level 2 settings as above.")
+    elif left:
+        TOLD.add(block)
         say("  Left as it is, on purpose:")
         for control in left:
             say(f"    - {check_name(control)}{ids(control)}: not done, {WHY_LEFT.get(control['id'], control.get('reason', ''))}")
@@ -228,10 +244,6 @@ def tell_host(host: str, kind: str, audit: dict, applied: dict, again: dict, hos
         checked = "the host's certificate checked" if endpoint.get("cert_validation") else "certificate NOT checked"
         say(f"  Reached now at {endpoint['url']} ({endpoint.get('auth', '?').upper()} over "
             f"{endpoint.get('scheme', '?').upper()}, {checked})")
-    moved = moved_ports(host_vars)
-    if moved:
-        say(f"  (Simulator only: Windows port {', '.join(moved)} here, because ports below 1024 need root"
-            " on this machine. A real host needs nothing like this.)")
 
 
 def read_inventory(path: str) -> dict[str, dict]:
@@ -253,6 +265,10 @@ def read_inventory(path: str) -> dict[str, dict]:
 
 
 def main() -> int:
+    global OUTPUT  # pylint: disable=global-statement
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default=OUTPUT, help="folder of the reports (default: demo-output)")
+    OUTPUT = os.path.abspath(parser.parse_args().output)
     started = time.monotonic()
     say("wsman.winrm demo: the secure WinRM baseline (role wsman.winrm.secure_baseline, profile")
     say("workgroup_https: NTLM over HTTPS, the STIG/CIS WinRM policies, no Basic, no unencrypted traffic)")
@@ -264,11 +280,11 @@ def main() -> int:
     inventory = os.path.join(work, "inventory.yml")
     simulator = start_simulator(os.path.join(work, "state"), inventory)
     try:
+        host_vars = read_inventory(inventory)  # as the audit found the hosts (ports before any change)
         for number, (name, check, what) in enumerate(STEPS, 1):
-            say(f"  step {number}/{len(STEPS)}: {what} ...")
+            say(f"  step {number}/{len(STEPS)}: {what}")
             run_baseline(inventory, os.path.join(OUTPUT, name), check)
         audit, applied, again = (load_reports(os.path.join(OUTPUT, name)) for name, _check, _what in STEPS)
-        host_vars = read_inventory(inventory)
         for host in sorted(again):
             kind = host_vars.get(host, {}).get("wsman_winrm_sim_profile", "")
             tell_host(host, kind, audit[host], applied[host], again[host], host_vars.get(host, {}))
