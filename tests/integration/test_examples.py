@@ -18,12 +18,11 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 
 import pytest
 import yaml
 
-from harness import ROOT, installed_collections
+from harness import installed_collections
 
 # The hosts of this test: one simulated host per example playbook, so no example sees another's changes.
 # Their profiles are chosen below; the fleet fixture starts them all at once.
