@@ -32,6 +32,7 @@ log = logging.getLogger("winrm_sim.cli")
 # Computer-name prefixes per profile (NetBIOS names: 15 characters at most).
 NAME_PREFIX = {
     "server2022": "SIM-2022",
+    "server2022_https": "SIM-2022S",
     "winrm11": "SIM-W11",
     "upgraded11": "SIM-UPG",
     "gpo": "SIM-GPO",
@@ -108,7 +109,8 @@ def make_host(spec: dict, state_dir: str, store, accounts: dict, engine: str):
     if engine == "stub":
         return StubHost(spec["name"], spec["address"], spec["profile"], state_path, store, host_accounts)
     from winrm_sim.host import SimHost
-    return SimHost(spec["name"], spec["address"], spec["profile"], state_path, store, host_accounts)
+    return SimHost(spec["name"], spec["address"], spec["profile"], state_path, store, host_accounts,
+                   domain=authmod.kerberos_config())
 
 
 # -- inventory --------------------------------------------------------------------------------------

@@ -1,33 +1,32 @@
 """Initial state of a simulated host, per profile.
 
-The state is a plain JSON-serialisable dict (see host.py): the WinRM configuration tree with values
-as Windows renders them (strings), the local listeners, the CertMapping entries and the registry
-keys the simulator models (WinRM policy keys and the UAC System policies key).
+Defaults: shared/reference wsman-config-facts.md (a new install of Windows Server 2012 R2-2022: one
+HTTP listener on 5985 and no HTTPS listener) and the WinRM 2.0 migration table of Microsoft, "Details
+on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2" (listeners on
+80/443 move to 5985/5986, the compatibility listener settings and their Group Policy values are turned
+on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py``.
 
-Defaults: /work/shared/reference/wsman-config-facts.md (new install of Windows Server 2012 R2-2022)
-and the WinRM 2.0 migration table of seed 000 (listeners on 80/443 move to 5985/5986, the
-compatibility listener settings and their Group Policy values are turned on).
+| profile | what it is |
+| --- | --- |
+| server2022 | a new Windows Server 2022 install: HTTP 5985 only, the shipped firewall rules |
+| server2022_https | the same after Microsoft's "Configure WinRM for HTTPS" recipe: an HTTPS listener on 5986 with the machine certificate and a firewall rule admitting 5986 |
+| winrm11 | a WinRM 1.1 host: listeners on 80 and 443, 1.1 defaults, the port-80 rule on |
+| upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
+| gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |
+| workstation | a client SKU: the service has no listener, the client firewall rules are off |
 """
 from __future__ import annotations
 
 import copy
-import datetime
 
-from . import firewall
+from .model import firewall, network
+from .model.listeners import listener, server_certificate
+from .model.registry import (CLIENT_POLICY, REG_DWORD, REG_SZ, SERVICE_POLICY, base_keys, set_policy)
+from .state import VERSION
 
-PROFILES = ("server2022", "winrm11", "upgraded11", "gpo", "workstation")
+PROFILES = ("server2022", "server2022_https", "winrm11", "upgraded11", "gpo", "workstation")
 
 DEFAULT_ROOT_SDDL = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
-
-POLICY_ROOT = r"SOFTWARE\Policies\Microsoft\Windows"
-WINRM_POLICY = POLICY_ROOT + r"\WinRM"
-CLIENT_POLICY = WINRM_POLICY + r"\Client"
-SERVICE_POLICY = WINRM_POLICY + r"\Service"
-WINRS_POLICY = SERVICE_POLICY + r"\WinRS"
-SYSTEM_POLICY = r"SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System"
-
-REG_SZ = "REG_SZ"
-REG_DWORD = "REG_DWORD"
 
 _CONFIG_2022 = {
     "MaxEnvelopeSizekb": "500",
@@ -92,68 +91,24 @@ def _merge(base: dict, overlay: dict) -> dict:
     return base
 
 
-def listener(address="*", transport="HTTP", port="5985", hostname="", enabled="true",
-             url_prefix="wsman", thumbprint="") -> dict:
-    return {"Address": address, "Transport": transport, "Port": str(port), "Hostname": hostname,
-            "Enabled": enabled, "URLPrefix": url_prefix, "CertificateThumbprint": thumbprint}
-
-
-def server_certificate(cert_store, host_name: str):
-    """The machine certificate an HTTPS listener of this host uses: CN = computer name first."""
-    if cert_store is None:
-        return None
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def usable(info):
-        not_after = info.not_after
-        if not_after.tzinfo is None:
-            not_after = not_after.replace(tzinfo=datetime.timezone.utc)
-        return info.server_auth and not info.is_ca and not_after > now
-
-    candidates = [c for c in cert_store.by_subject_cn(host_name) if usable(c)]
-    if not candidates:
-        candidates = [c for c in cert_store.certs if usable(c)]
-    return candidates[0] if candidates else None
-
-
 def _https_listener(cert_store, host_name, port):
     cert = server_certificate(cert_store, host_name)
     if cert is None:
         return None
-    return listener(transport="HTTPS", port=str(port), hostname=cert.subject_cn,
-                    thumbprint=cert.thumbprint.upper())
-
-
-def _base_registry() -> dict:
-    # Keys that exist on every install; WinRM policy keys appear only when a policy is applied.
-    return {
-        "SOFTWARE": {},
-        r"SOFTWARE\Policies": {},
-        r"SOFTWARE\Policies\Microsoft": {},
-        POLICY_ROOT: {},
-        SYSTEM_POLICY: {"EnableLUA": [REG_DWORD, 1], "ConsentPromptBehaviorAdmin": [REG_DWORD, 5]},
-    }
-
-
-def _set_policy(registry: dict, key: str, name: str, kind: str, data) -> None:
-    parts = key.split("\\")
-    for i in range(1, len(parts) + 1):
-        registry.setdefault("\\".join(parts[:i]), {})
-    registry[key][name] = [kind, data]
+    return listener(transport="HTTPS", port=str(port), hostname=cert.subject_cn, thumbprint=cert.thumbprint.upper())
 
 
 def build_state(profile: str, host_name: str, cert_store=None) -> dict:
-    """The initial state dict of a host of this profile."""
+    """The initial state of a host of this profile."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     config = copy.deepcopy(_CONFIG_2022)
     listeners: list[dict] = []
-    registry = _base_registry()
+    registry = base_keys()
 
-    if profile in ("server2022", "gpo"):
+    if profile in ("server2022", "server2022_https", "gpo"):
         listeners.append(listener())
-        # Not Windows' default (a new install has no HTTPS listener): the test harness needs an
-        # HTTPS way in for certificate and Basic-over-TLS scenarios.
+    if profile == "server2022_https":
         https = _https_listener(cert_store, host_name, 5986)
         if https:
             listeners.append(https)
@@ -166,10 +121,10 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         if https:
             listeners.append(https)
     elif profile == "upgraded11":
-        # Seed 000: a 1.1 listener on 80 (443) becomes a listener with the same settings on 5985
-        # (5986), EnableCompatibilityHttp(s)Listener=true, and the Group Policy "Turn On
-        # Compatibility HTTP(S) Listener" = Enabled. Client default ports were 80/443 and move to
-        # the new defaults. Other settings keep their 1.1 values.
+        # A 1.1 listener on 80 (443) becomes a listener with the same settings on 5985 (5986),
+        # EnableCompatibilityHttp(s)Listener=true, and the Group Policy "Turn On Compatibility HTTP(S)
+        # Listener" = Enabled. Client default ports were 80/443 and move to the new defaults. Other
+        # settings keep their 1.1 values.
         _merge(config, copy.deepcopy(_OLD_LIMITS))
         config["Service"]["EnableCompatibilityHttpListener"] = "true"
         config["Service"]["EnableCompatibilityHttpsListener"] = "true"
@@ -177,28 +132,27 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         https = _https_listener(cert_store, host_name, 5986)
         if https:
             listeners.append(https)
-        _set_policy(registry, SERVICE_POLICY, "HttpCompatibilityListener", REG_DWORD, 1)
-        _set_policy(registry, SERVICE_POLICY, "HttpsCompatibilityListener", REG_DWORD, 1)
-    elif profile == "workstation":
-        pass  # client SKU: the service runs with defaults and no listener
+        set_policy(registry, SERVICE_POLICY, "HttpCompatibilityListener", REG_DWORD, 1)
+        set_policy(registry, SERVICE_POLICY, "HttpsCompatibilityListener", REG_DWORD, 1)
 
     if profile == "gpo":
         # The six STIG/CIS values plus a client TrustedHosts list (security-controls.md).
-        _set_policy(registry, SERVICE_POLICY, "AllowBasic", REG_DWORD, 0)
-        _set_policy(registry, SERVICE_POLICY, "AllowUnencryptedTraffic", REG_DWORD, 0)
-        _set_policy(registry, SERVICE_POLICY, "DisableRunAs", REG_DWORD, 1)
-        _set_policy(registry, CLIENT_POLICY, "AllowBasic", REG_DWORD, 0)
-        _set_policy(registry, CLIENT_POLICY, "AllowDigest", REG_DWORD, 0)
-        _set_policy(registry, CLIENT_POLICY, "AllowUnencryptedTraffic", REG_DWORD, 0)
-        _set_policy(registry, CLIENT_POLICY, "TrustedHosts", REG_DWORD, 1)
-        _set_policy(registry, CLIENT_POLICY, "TrustedHostsList", REG_SZ, "*.corp.example.com,10.0.0.5")
+        set_policy(registry, SERVICE_POLICY, "AllowBasic", REG_DWORD, 0)
+        set_policy(registry, SERVICE_POLICY, "AllowUnencryptedTraffic", REG_DWORD, 0)
+        set_policy(registry, SERVICE_POLICY, "DisableRunAs", REG_DWORD, 1)
+        set_policy(registry, CLIENT_POLICY, "AllowBasic", REG_DWORD, 0)
+        set_policy(registry, CLIENT_POLICY, "AllowDigest", REG_DWORD, 0)
+        set_policy(registry, CLIENT_POLICY, "AllowUnencryptedTraffic", REG_DWORD, 0)
+        set_policy(registry, CLIENT_POLICY, "TrustedHosts", REG_DWORD, 1)
+        set_policy(registry, CLIENT_POLICY, "TrustedHostsList", REG_SZ, "*.corp.example.com,10.0.0.5")
 
     return {
-        "version": 1,
+        "version": VERSION,
         "profile": profile,
         "config": config,
         "listeners": listeners,
         "certmappings": [],
         "registry": registry,
-        "firewall": firewall.default_rules(profile),
+        "network": network.default_state(),
+        "firewall": {"rules": firewall.default_rules(profile, host_name)},
     }

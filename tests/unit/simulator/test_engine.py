@@ -236,7 +236,9 @@ def test_auto_config_policy_creates_gpo_listener(client, host):
 
 
 # --- listeners -------------------------------------------------------------------------------------
-def test_listener_lifecycle(client, host, pki):
+def test_listener_lifecycle(make_host, pki):
+    host = make_host("server2022_https")
+    client = Client(host)
     changes = []
     host.on_listeners_changed = lambda: changes.append(len(host.active_listeners()))
     client.delete(LISTENER, selector_set=listener_selectors("*", "HTTPS"))
@@ -314,7 +316,8 @@ def test_listener_selector_faults(client):
     assert fault_of(lambda: client.get(LISTENER, selector_set=listener_selectors("IP:128.0.0.1"))).code == 2150858752
 
 
-def test_enumerate_with_pull_one_at_a_time(client):
+def test_enumerate_with_pull_one_at_a_time(make_host):
+    client = Client(make_host("server2022_https"))
     items, requests = enumerate_all(client, LISTENER, max_elements=1)
     assert [field(i, "Transport") for i in items] == ["HTTP", "HTTPS"]
     assert requests == 2
@@ -336,7 +339,7 @@ def test_enumeration_context_release_and_invalid(client):
 def test_enumeration_context_expires(client, host, monkeypatch):
     response = client.enumerate(LISTENER, xml(f'<n:Enumerate xmlns:n="{WSEN}"/>'))
     context = response.find("wsen:EnumerateResponse/wsen:EnumerationContext", NAMESPACES).text
-    for state in host.enumerations.values():
+    for state in host.enumerations.contexts.values():
         state["expires"] = 0
     pull = xml(f'<n:Pull xmlns:n="{WSEN}"><n:EnumerationContext>{context}</n:EnumerationContext></n:Pull>')
     assert fault_of(lambda: client.pull(LISTENER, pull)).code == 2150858779
@@ -369,7 +372,9 @@ def test_profiles(make_host):
     workstation = make_host("workstation", name="SIM-WS-01")
     assert workstation.active_listeners() == []
     server = make_host("server2022", name="SIM-2022-02")
-    assert [(a.transport, a.port) for a in server.active_listeners()] == [("http", 5985), ("https", 5986)]
+    assert [(a.transport, a.port) for a in server.active_listeners()] == [("http", 5985)]  # a new install
+    https = make_host("server2022_https", name="SIM-2022S-03")
+    assert [(a.transport, a.port) for a in https.active_listeners()] == [("http", 5985), ("https", 5986)]
     assert not server.auth_enabled("basic") and server.auth_enabled("negotiate")
 
 
@@ -513,7 +518,7 @@ def test_malformed_xml_is_a_fault_not_an_exception(host):
 
 
 def test_internal_error_becomes_fault(client, host, monkeypatch):
-    monkeypatch.setattr(host, "policy_overrides", lambda: 1 / 0)
+    monkeypatch.setattr(host.policy, "overrides", lambda: 1 / 0)
     fault = fault_of(lambda: client.get(CFG))
     assert client.last_status == 500 and fault.code == 2147500037
 

@@ -155,7 +155,7 @@ def test_put_enabled_and_profiles_persist(host, client):
     assert (written["Enabled"], written["Profiles"]) == ("2", "6")
     assert rules_by_name(client)["WINRM-HTTP-In-TCP-PUBLIC"]["Enabled"] == "2"
     with open(host.state_path, encoding="utf-8") as handle:
-        saved = {r["InstanceID"]: r for r in json.load(handle)["firewall"]}
+        saved = {r["InstanceID"]: r for r in json.load(handle)["firewall"]["rules"]}
     assert saved["WINRM-HTTP-In-TCP-PUBLIC"]["Enabled"] == 2 and saved["WINRM-HTTP-In-TCP-PUBLIC"]["Profiles"] == 6
 
 
@@ -172,7 +172,8 @@ def test_put_remote_address_canonical_forms(client):
 @pytest.mark.parametrize("uri, class_name, values", [
     (RULE, "MSFT_NetFirewallRule", {"Enabled": 3}),
     (RULE, "MSFT_NetFirewallRule", {"Profiles": 8}),
-    (RULE, "MSFT_NetFirewallRule", {"Action": 4}),  # not modelled as writable: refused, not ignored
+    (RULE, "MSFT_NetFirewallRule", {"Action": 9}),
+    (RULE, "MSFT_NetFirewallRule", {"RuleGroup": "Other"}),  # not writable by Set-NetFirewallRule: refused
     (ADDRESSES, "MSFT_NetAddressFilter", {"RemoteAddress": ["Any", "10.0.0.1"]}),
     (ADDRESSES, "MSFT_NetAddressFilter", {"RemoteAddress": "not-an-address"}),
 ])
@@ -181,9 +182,12 @@ def test_put_bad_values_are_refused(client, uri, class_name, values):
     assert rules_by_name(client)["WINRM-HTTP-In-TCP"]["Enabled"] == "1"
 
 
-def test_put_port_filter_is_not_supported(client):
+def test_put_port_filter(client):
+    put(client, PORTS, "MSFT_NetProtocolPortFilter", InstanceID="WINRM-HTTP-In-TCP", LocalPort=["5985", "5990-5999"])
+    assert props(get(client, PORTS, "WINRM-HTTP-In-TCP"))["LocalPort"] == ["5985", "5990-5999"]
+    # ports belong to TCP and UDP only
     assert fault_code(lambda: put(client, PORTS, "MSFT_NetProtocolPortFilter", InstanceID="WINRM-HTTP-In-TCP",
-                                  LocalPort=80)) == 2150858771
+                                  Protocol="Any")) == 87
 
 
 def test_put_needs_write_access(host):

@@ -9,18 +9,9 @@ Windows sends for provider failures in the captures we have seen [INF].
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from xml.sax.saxutils import escape as _escape, quoteattr as _quoteattr
 
-NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
-NS_WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
-NS_WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-NS_WSMANFAULT = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
-NS_WSEN = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
-NS_WXF = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
-ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
-FAULT_DETAIL = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
+from . import ns
+from .soap import envelope, xml_attr, xml_text
 
 CONFIG_PROVIDER = "Config provider"
 CONFIG_PROVIDER_PATH = r"%systemroot%\system32\WsmSvc.dll"
@@ -49,6 +40,9 @@ def _kind(code, soap_code, subcode, text):
 # name -> kind; names follow wsmerror.h without the ERROR_WSMAN_ prefix.
 CATALOG: dict[str, FaultKind] = {
     "ACCESS_DENIED": _kind(5, "Sender", "w:AccessDenied", "Access is denied. "),
+    # Win32 ERROR_ALREADY_EXISTS: what New-NetFirewallRule shows for a rule name already in the store.
+    "ALREADY_EXISTS_WIN32": _kind(183, "Receiver", "w:InternalError",
+                                  "Cannot create a file when that file already exists. "),
     "INVALID_PARAMETER_WIN32": _kind(87, "Sender", "w:InvalidParameter", "The parameter is incorrect. "),
     "RESOURCE_NOT_FOUND": _kind(
         2150858752, "Sender", "a:DestinationUnreachable",
@@ -75,6 +69,14 @@ CATALOG: dict[str, FaultKind] = {
         "The WS-Enumeration context in the enumeration is not valid. Enumeration may have been "
         "completed or canceled. You cannot use this enumeration context anymore. Start a new "
         "enumeration. "),
+    "FILTER_DIALECT_UNAVAILABLE": _kind(
+        2150858777, "Sender", "n:FilterDialectRequestedUnavailable",
+        "The filter dialect (the type associated with the filter) was not supported for this resource. "
+        "Change the filter dialect or remove it from the request and try the request again. "),
+    "CANNOT_PROCESS_FILTER": _kind(
+        2150858778, "Sender", "n:CannotProcessFilter",
+        "The data source could not process the filter. The filter might be missing or it might be invalid. "
+        "Change the filter and try the request again. "),
     "INVALID_SOAP_BODY": _kind(
         2150858791, "Sender", "w:InvalidBody",
         "The WS-Management service cannot process the request because the request packet does not "
@@ -95,6 +97,10 @@ CATALOG: dict[str, FaultKind] = {
         2150858817, "Sender", "w:SchemaValidationError",
         "The SOAP XML in the message does not match the corresponding XML schema definition. Change "
         "the XML and retry. "),
+    "UNSUPPORTED_FEATURE": _kind(
+        2150858818, "Sender", "w:UnsupportedFeature",
+        "The WS-Management service does not support the specified feature. Remove the unsupported feature "
+        "from the request and retry. "),
     "INVALID_XML": _kind(
         2150858819, "Sender", "w:SchemaValidationError",
         "The WS-Management service cannot process the request because the XML is invalid. "),
@@ -122,6 +128,11 @@ CATALOG: dict[str, FaultKind] = {
         2150858847, "Sender", "w:InvalidSelectors",
         "The WS-Management service cannot process the request because the request contains duplicate "
         "selectors. "),
+    # wsmerror.h ERROR_WSMAN_INVALID_HOSTNAME_PATTERN (0x8033809F): a TrustedHosts entry outside the
+    # grammar of MS-WSMV 2.2.4.6 (ClientType TrustedHosts).
+    "INVALID_HOSTNAME_PATTERN": _kind(
+        2150858911, "Receiver", "w:InternalError",
+        "TrustedHosts list contains an invalid hostname or hostname pattern. "),
     "CERT_NOT_FOUND": _kind(
         2150858882, "Receiver", "w:InternalError",
         "The WS-Management service cannot find the certificate that was requested. "),
@@ -262,28 +273,6 @@ class WSManFault(Exception):
         return self.kind.code
 
 
-def xml_text(value) -> str:
-    return _escape(str(value))
-
-
-def xml_attr(value) -> str:
-    return _quoteattr(str(value))
-
-
-def soap_envelope(action: str, relates_to: str | None, body_xml: str, extra_ns: str = "") -> bytes:
-    """A reply envelope with the header Windows writes (Action, MessageID, To, RelatesTo)."""
-    relates = f"<a:RelatesTo>{xml_text(relates_to)}</a:RelatesTo>" if relates_to else ""
-    text = (
-        f'<s:Envelope xml:lang="en-US" xmlns:s="{NS_SOAP}" xmlns:a="{NS_WSA}" '
-        f'xmlns:x="{NS_WXF}" xmlns:w="{NS_WSMAN}" xmlns:n="{NS_WSEN}"{extra_ns}>'
-        f"<s:Header><a:Action>{xml_text(action)}</a:Action>"
-        f"<a:MessageID>uuid:{str(uuid.uuid4()).upper()}</a:MessageID>"
-        f"<a:To>{ANONYMOUS}</a:To>{relates}</s:Header>"
-        f"<s:Body>{body_xml}</s:Body></s:Envelope>"
-    )
-    return text.encode("utf-8")
-
-
 def build_fault(fault: WSManFault, *, machine: str, host_name: str, relates_to: str | None) -> bytes:
     """Render a SOAP 1.2 fault the way Windows does.
 
@@ -297,18 +286,18 @@ def build_fault(fault: WSManFault, *, machine: str, host_name: str, relates_to: 
     if fault.provider:
         message = (
             f'<f:ProviderFault provider={xml_attr(CONFIG_PROVIDER)} path={xml_attr(CONFIG_PROVIDER_PATH)}>'
-            f'<f:WSManFault xmlns:f="{NS_WSMANFAULT}" Code="{fault.code}" Machine={xml_attr(host_name)}>'
+            f'<f:WSManFault xmlns:f="{ns.WSMANFAULT}" Code="{fault.code}" Machine={xml_attr(host_name)}>'
             f"<f:Message>{message}</f:Message></f:WSManFault></f:ProviderFault>"
         )
     detail = ""
     if fault.detail:
-        detail = f"<w:FaultDetail>{FAULT_DETAIL}{fault.detail}</w:FaultDetail>"
+        detail = f"<w:FaultDetail>{ns.FAULT_DETAIL}{fault.detail}</w:FaultDetail>"
     body = (
         f"<s:Fault><s:Code><s:Value>s:{fault.kind.soap_code}</s:Value>"
         f"<s:Subcode><s:Value>{fault.kind.subcode}</s:Value></s:Subcode></s:Code>"
         f'<s:Reason><s:Text xml:lang="en-US">{xml_text(fault.message)}</s:Text></s:Reason>'
         f"<s:Detail>{detail}"
-        f'<f:WSManFault xmlns:f="{NS_WSMANFAULT}" Code="{fault.code}" Machine={xml_attr(machine or host_name)}>'
+        f'<f:WSManFault xmlns:f="{ns.WSMANFAULT}" Code="{fault.code}" Machine={xml_attr(machine or host_name)}>'
         f"<f:Message>{message}</f:Message></f:WSManFault></s:Detail></s:Fault>"
     )
-    return soap_envelope(_FAULT_ACTION.get(prefix, _FAULT_ACTION["w"]), relates_to, body)
+    return envelope(_FAULT_ACTION.get(prefix, _FAULT_ACTION["w"]), relates_to, body, kind="fault")
