@@ -28,8 +28,10 @@ $(STAMP): requirements.txt requirements-kerberos.txt tests/requirements.txt test
 
 venv: $(STAMP)
 
-# Debian packages used by the tests: shellcheck for ansible-test sanity.
-SYSTEM_PACKAGES := shellcheck tinyproxy krb5-kdc krb5-admin-server krb5-user libkrb5-dev chromium chromium-driver
+# Debian packages used by the tests: shellcheck for ansible-test sanity; the simulator's independent
+# clients (Go masterzen/winrm built with golang-go, Dell's wsl scripts with uuid-runtime, curl).
+SYSTEM_PACKAGES := shellcheck tinyproxy krb5-kdc krb5-admin-server krb5-user libkrb5-dev chromium chromium-driver \
+	golang-go golang-github-masterzen-winrm-dev wsl uuid-runtime curl
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 import winrm
-from pypsrp.exceptions import AuthenticationError
+from pypsrp.exceptions import AuthenticationError, WinRMTransportError
 from pypsrp.wsman import WSMan
 
 from winrm_sim.cli import FleetProcess
@@ -145,12 +145,15 @@ def test_401_lists_enabled_schemes(host):
     assert response.headers["Server"] == "Microsoft-HTTPAPI/2.0"
     assert response.content == b""
     offered = response.raw.headers.getlist("WWW-Authenticate")
-    assert offered == ["Negotiate", "Kerberos"]
+    assert offered == ["Negotiate"]  # a workgroup computer offers no Kerberos
+    assert "close" not in response.headers.get("Connection", "")  # the first, credential-less 401
 
 
 def test_unencrypted_body_over_http_is_refused(host):
-    with pytest.raises(AuthenticationError):
+    """Authenticated but unencrypted over HTTP while AllowUnencrypted=false: HTTP 500, empty body."""
+    with pytest.raises(WinRMTransportError) as raised:
         send(host, b"<x/>", encryption="never")
+    assert raised.value.code == 500 and raised.value.response_text == ""
 
 
 # -- Basic -----------------------------------------------------------------------------------------

@@ -25,7 +25,18 @@ Windows behaviours reproduced here, with where they were confirmed:
 - Kerberos (``configure_kerberos``: a keytab with every host's ``host/``, ``HTTP/``, ``WSMAN/`` SPNs)
   comes as ``Authorization: Kerberos`` or inside Negotiate (SPNEGO or a bare Kerberos token); a
   ticket is accepted only by the computer it names, as only that computer has the key. Without a
-  keytab the hosts behave like workgroup members: Negotiate ends in NTLM.
+  keytab the hosts behave like workgroup members: Negotiate ends in NTLM, and the 401 offers no
+  ``Kerberos`` scheme (a workgroup computer has no Kerberos identity; MS-WSMV 3.1.4.1.29.2 maps both
+  Negotiate and Kerberos to SPNEGO);
+- the NTLM CHALLENGE names the simulated computer, as a Windows computer does: TargetName and
+  MsvAvNbDomainName are the computer name for a workgroup member (its own "domain"), the NetBIOS
+  domain for a domain member, followed by the NetBIOS computer name and the DNS names ([MS-NLMP]
+  2.2.1.2 and 2.2.2.1; the pairs Windows sends in that order, e.g. nmap's ntlm-info output for
+  workgroup and domain computers). pyspnego's acceptor puts the machine running the simulator there,
+  so ``_named_challenge`` rewrites its CHALLENGE per connection;
+- a request whose credentials are refused gets its 401 with ``Connection: close`` and the connection
+  is closed (WinRM Analytic event 1294, "Sending HTTP 401 response to the client and disconnect the
+  connection after sending the response"); the first, credential-less request keeps it open.
 """
 from __future__ import annotations
 
@@ -58,6 +69,70 @@ SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
 
 _RESOURCE_URI = re.compile(rb"<(?:[\w.-]+:)?ResourceURI\b[^>]*>\s*([^<\s]+)\s*<", re.S)
 _LENGTH = re.compile(rb"Length=(\d+)")
+
+
+# -- the computer the NTLM CHALLENGE names ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class NtlmIdentity:
+    target_name: str
+    nb_domain: str
+    nb_computer: str
+    dns_domain: str
+    dns_computer: str
+    dns_tree: str | None
+    domain: bool
+
+
+def ntlm_identity(host) -> NtlmIdentity:
+    system = getattr(host, "system", None)
+    config = getattr(system, "domain", None)
+    name = host.name.upper()
+    if config is None:
+        return NtlmIdentity(name, name, name, host.name, host.name, None, False)
+    netbios_domain = config.realm.split(".")[0].upper()
+    return NtlmIdentity(netbios_domain, netbios_domain, name, config.domain_suffix, config.fqdn(host),
+                        config.domain_suffix, True)
+
+
+_current_identity = threading.local()
+
+
+def _install_named_challenge() -> None:
+    """Make pyspnego's NTLM acceptor name the computer set in ``_current_identity`` for this thread."""
+    try:
+        from spnego import _ntlm
+        from spnego._ntlm_raw.messages import AvId, Challenge, NegotiateFlags, TargetInfo
+    except ImportError:  # pragma: no cover - another pyspnego layout: keep its names
+        log.warning("pyspnego internals changed: the NTLM CHALLENGE names the machine, not the simulated host")
+        return
+    original = _ntlm.NTLMProxy._step_accept_negotiate
+    if getattr(original, "winrm_sim", False):
+        return
+
+    def step(self, token):
+        out = original(self, token)
+        identity = getattr(_current_identity, "value", None)
+        old = getattr(self, "_temp_challenge", None)
+        if identity is None or old is None:
+            return out
+        flags = old.flags & ~(NegotiateFlags.target_type_server | NegotiateFlags.target_type_domain)
+        flags |= NegotiateFlags.target_type_domain if identity.domain else NegotiateFlags.target_type_server
+        info = TargetInfo()
+        info[AvId.nb_domain_name] = identity.nb_domain
+        info[AvId.nb_computer_name] = identity.nb_computer
+        info[AvId.dns_domain_name] = identity.dns_domain
+        info[AvId.dns_computer_name] = identity.dns_computer
+        if identity.dns_tree:
+            info[AvId.dns_tree_name] = identity.dns_tree
+        info[AvId.timestamp] = old.target_info[AvId.timestamp]
+        challenge = Challenge(flags, old.server_challenge, target_name=identity.target_name, target_info=info,
+                              version=old.version)
+        self._temp_challenge = challenge
+        return challenge.pack()
+
+    step.winrm_sim = True
+    _ntlm.NTLMProxy._step_accept_negotiate = step
 
 
 # -- NTLM user file -------------------------------------------------------------------------------
@@ -284,13 +359,14 @@ class AuthOutcome:
 
 
 def challenge_headers(host) -> list[tuple[str, str]]:
-    """One WWW-Authenticate per enabled service scheme, in Windows' order."""
+    """One WWW-Authenticate per enabled service scheme, in Windows' order (Kerberos only from a
+    domain member)."""
     headers = []
     negotiate = _enabled(host, "negotiate")
     kerberos = _enabled(host, "kerberos")
     if negotiate or kerberos:
         headers.append(("WWW-Authenticate", "Negotiate"))
-    if kerberos:
+    if kerberos and getattr(getattr(host, "system", None), "domain_member", False):
         headers.append(("WWW-Authenticate", "Kerberos"))
     if _enabled(host, "basic"):
         headers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
@@ -327,7 +403,7 @@ class ConnectionAuth:
                     self.reset()
                     return self.refuse()
                 return AuthOutcome(principal=self.principal, context=self.context)
-            return self.refuse()
+            return self.refuse(credentials_refused=False)
         scheme, _sep, credentials = authorization.strip().partition(" ")
         scheme_l = scheme.lower()
         if scheme_l in ("negotiate", "kerberos"):
@@ -343,8 +419,8 @@ class ConnectionAuth:
         self.principal = None
         self.scheme = ""
 
-    def refuse(self) -> AuthOutcome:
-        return AuthOutcome(status=401, headers=challenge_headers(self.host))
+    def refuse(self, credentials_refused: bool = True) -> AuthOutcome:
+        return AuthOutcome(status=401, headers=challenge_headers(self.host), close=credentials_refused)
 
     def _scheme_still_enabled(self) -> bool:
         if self.principal is not None and self.principal.auth == "kerberos":
@@ -373,12 +449,15 @@ class ConnectionAuth:
             # A new handshake on this connection replaces the previous identity.
             self.reset()
             self.context = self._new_acceptor()
+        _current_identity.value = ntlm_identity(self.host)
         try:
             out_token = self.context.step(token)
         except Exception as exc:
             log.info("%s: Negotiate rejected: %s", self.host.name, exc)
             self.reset()
             return self.refuse()
+        finally:
+            _current_identity.value = None
         reply_headers = []
         if out_token:
             reply_headers.append(("WWW-Authenticate", f"{scheme} {base64.b64encode(out_token).decode()}"))
@@ -437,6 +516,7 @@ class ConnectionAuth:
         import spnego  # imported late: NTLM_USER_FILE must be set before the first acceptor
         from spnego.channel_bindings import GssChannelBindings
 
+        _install_named_challenge()
         bindings = None
         level = "relaxed"
         try:

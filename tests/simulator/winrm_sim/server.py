@@ -16,7 +16,18 @@ What the handler reproduces from Windows (HTTP.sys + the WinRM service):
   MaxEnvelopeSizekb fault itself;
 - replies are ``application/soap+xml;charset=UTF-8``, or the ``multipart/encrypted`` framing when
   the request came encrypted;
-- an idle keep-alive connection is closed after 120 s (HTTP.sys' default IdleConnection timeout).
+- an idle keep-alive connection is closed after 120 s (HTTP.sys' default IdleConnection timeout);
+- headers in the order HTTP.sys writes them: the service's own (Content-Type, Server,
+  WWW-Authenticate, Allow), then Date, Connection, Content-Length (captured Windows 401 and HTTP.sys
+  400 replies), with HTTP.sys' reason phrases; ``Connection: close`` where HTTP.sys closes: its own
+  error pages (400, 411, 413, ...) and a 401 that refused credentials (``auth.py``);
+- an Identify without an Authorization header is answered at once, before authentication (what
+  Test-WSMan sends by default, see ``protocol/resources/identify.py``);
+- over HTTP, an authenticated but unencrypted request while the service's AllowUnencrypted is false
+  gets HTTP 500 with an empty body: MS-WSMV 3.1.4.1.29.1 ("MUST NOT accept requests if either the
+  SOAP request or response would be unencrypted"); clients report "Bad HTTP response ... Code 500"
+  and nothing more (diyan/pywinrm#208, #129; rundeck-winrm-plugin#18). Basic over HTTP is refused
+  with 401 before that (``auth.py``).
 """
 from __future__ import annotations
 
@@ -35,6 +46,7 @@ from http.server import BaseHTTPRequestHandler
 
 from winrm_sim import auth as authmod
 from winrm_sim.pki import PKI, tls_server_end_point
+from winrm_sim.protocol.resources import identify
 
 log = logging.getLogger("winrm_sim.server")
 
@@ -51,6 +63,11 @@ _HTTPSYS_PAGE = (
     '<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
     "<BODY><h2>{title}</h2>\r\n<hr><p>HTTP Error {code}. {text}</p>\r\n</BODY></HTML>\r\n"
 )
+# Reason phrases HTTP.sys writes (RFC 7231 names; 413 with its older name).
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+           411: "Length Required", 413: "Request Entity Too Large", 414: "Request-URI Too Long",
+           500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+           505: "HTTP Version Not Supported"}
 _HTTPSYS_TEXT = {
     400: ("Bad Request", "The request is badly formed."),
     404: ("Not Found", "The requested resource is not found."),
@@ -418,19 +435,24 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
         return super().parse_request()
 
     def _send(self, status: int, headers: list[tuple[str, str]] = (), body: bytes = b"") -> None:
-        reason = self.responses.get(status, ("",))[0]
-        lines = [f"HTTP/1.1 {status} {reason}", f"Server: {SERVER_HEADER}",
-                 f"Date: {email.utils.formatdate(usegmt=True)}"]
-        lines += [f"{name}: {value}" for name, value in headers]
-        lines.append(f"Content-Length: {len(body)}")
+        reason = REASONS.get(status) or self.responses.get(status, ("",))[0]
+        own = [h for h in headers if h[0].lower() == "content-type"] + [("Server", SERVER_HEADER)]
+        own += [h for h in headers if h[0].lower() != "content-type"]
+        lines = [f"HTTP/1.1 {status} {reason}"] + [f"{name}: {value}" for name, value in own]
+        lines.append(f"Date: {email.utils.formatdate(usegmt=True)}")
         if self.close_connection:
             lines.append("Connection: close")
+        lines.append(f"Content-Length: {len(body)}")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.log_request(status, len(body))
 
     def send_error(self, code, message=None, explain=None) -> None:
         """HTTP.sys-style error pages (also used by BaseHTTPRequestHandler's parser)."""
-        title, text = _HTTPSYS_TEXT.get(code, (self.responses.get(code, ("Error",))[0], message or ""))
+        if code == 431:
+            code = 400  # HTTP.sys answers an oversized header with 400 "Bad Request - Header Field Too Long"
+            title, text = _HTTPSYS_TEXT[431]
+        else:
+            title, text = _HTTPSYS_TEXT.get(code, (self.responses.get(code, ("Error",))[0], message or ""))
         body = _HTTPSYS_PAGE.format(title=title, code=code, text=text).encode("ascii")
         if code >= 400 and code not in (404, 405):
             self.close_connection = True
@@ -527,8 +549,16 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         host = self.binding.host
-        outcome = self.auth.authenticate(self.headers.get("Authorization"), body, self.peer_cert)
+        authorization = self.headers.get("Authorization")
+        if not authorization and identify.is_identify_request(body):
+            system = getattr(host, "system", None)   # the stand-in engine has none
+            self._send(200, [("Content-Type", authmod.SOAP_CONTENT_TYPE)],
+                       identify.anonymous_reply(system.version.stack if system else "3.0"))
+            return
+        outcome = self.auth.authenticate(authorization, body, self.peer_cert)
         if outcome.status:
+            if outcome.close:
+                self.close_connection = True
             self._send(outcome.status, outcome.headers)
             return
         principal = outcome.principal
@@ -543,6 +573,7 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
             except authmod.EncryptionError as exc:
                 log.info("%s: %s", host.name, exc)
                 self.auth.reset()
+                self.close_connection = True
                 self._send(401, authmod.challenge_headers(host))
                 return
             principal = dataclasses.replace(principal, encrypted=True)
@@ -551,8 +582,8 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
             self._send(200, outcome.headers)
             return
         elif self.binding.transport == "http" and not host.allow_unencrypted():
-            # An unencrypted body over HTTP while AllowUnencrypted=false is refused like bad credentials.
-            self._send(401, authmod.challenge_headers(host))
+            log.info("%s: unencrypted request over HTTP refused (AllowUnencrypted=false)", host.name)
+            self._send(500, outcome.headers)
             return
         else:
             principal = dataclasses.replace(principal, encrypted=self.binding.transport == "https")

@@ -8,7 +8,7 @@ import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import NAMESPACES, SelectorSet
 
-from conftest import ACCOUNTS, ADMIN, Client
+from simhelpers import ACCOUNTS, ADMIN, Client
 from winrm_sim.host import Principal, SimHost
 
 CFG = "http://schemas.microsoft.com/wbem/wsman/1/config"

@@ -6,7 +6,7 @@ import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import NAMESPACES, SelectorSet
 
-from conftest import ACCOUNTS, Client
+from simhelpers import ACCOUNTS, Client
 from winrm_sim.host import Principal
 
 CIM = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"

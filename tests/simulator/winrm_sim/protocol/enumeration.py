@@ -52,8 +52,9 @@ class Enumerations:
     def _batch_limit(self) -> int:
         return self.config.number(("MaxBatchItems",), 32000)
 
-    def start(self, request, items: list[Item], filtered: bool = False) -> bytes:
-        """The Enumerate reply; ``filtered``: the resource already applied the request's wsman:Filter."""
+    def start(self, request, items: list[Item], filtered: bool = False, eprs: bool = True) -> bytes:
+        """The Enumerate reply; ``filtered``: the resource already applied the request's wsman:Filter;
+        ``eprs``: whether the resource's items have endpoint references (EnumerationMode)."""
         payload = request.payload
         if payload is None or local_name(payload.tag) != "Enumerate":
             raise WSManFault("INVALID_SOAP_BODY")
@@ -66,7 +67,7 @@ class Enumerations:
                 max_elements = _positive_int(child.text)
             elif name == "EnumerationMode":
                 mode = (child.text or "").strip()
-                if mode not in MODES:
+                if mode not in MODES or not eprs:
                     raise WSManFault("UNSUPPORTED_FEATURE", detail="EnumerationMode")
             elif name == "Filter" and not filtered:
                 raise WSManFault("FILTERING_NOT_SUPPORTED")

@@ -22,7 +22,7 @@ class CertMappingResource(Resource):
         self.request.no_selectors()
         # No EPRs: EnumerationMode is refused for this URI (MS-WSMV 3.1.4.1.17 lists the URIs that have them).
         items = [Item(render(m)) for m in self.host.certmappings.all()]
-        return self.host.enumerations.start(self.request, items)
+        return self.host.enumerations.start(self.request, items, eprs=False)
 
     def get(self) -> bytes:
         item = self.host.certmappings.get(self.request.selector_dict(KEYS))

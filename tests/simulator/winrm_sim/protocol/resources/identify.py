@@ -51,3 +51,15 @@ def is_identify(envelope) -> bool:
     body = envelope.find(f"{{{ns.SOAP}}}Body")
     payload = next(iter(body), None) if body is not None else None
     return payload is not None and payload.tag == f"{{{ns.WSMID}}}Identify"
+
+
+def is_identify_request(body: bytes) -> bool:
+    """Whether an unauthenticated POST is an Identify (parsed only when it can be one)."""
+    if not body or b"Identify" not in body[:4096] or len(body) > 65536:
+        return False
+    import xml.etree.ElementTree as ET
+
+    try:
+        return is_identify(ET.fromstring(body))
+    except ET.ParseError:
+        return False
