@@ -96,9 +96,12 @@ def plan_fleet(state_dir: str, count: int, profiles: list[str], base_address: st
         if index < len(roster):
             planned.append(roster[index])
             continue
-        profile = profiles[index % len(profiles)]
+        profile, _sep, category = profiles[index % len(profiles)].partition("@")
         prefix = NAME_PREFIX.get(profile, "SIM-" + "".join(c for c in profile.upper() if c.isalnum())[:4])
-        planned.append({"name": f"{prefix}-{index + 1:02d}", "address": str(base + index), "profile": profile})
+        spec = {"name": f"{prefix}-{index + 1:02d}", "address": str(base + index), "profile": profile}
+        if category:
+            spec["network"] = category.capitalize()
+        planned.append(spec)
     _write_json_atomic(path, {"hosts": planned if len(planned) >= len(roster) else planned + roster[count:]})
     return planned
 
@@ -116,6 +119,8 @@ def make_host(spec: dict, state_dir: str, store, accounts: dict, engine: str):
 # -- inventory --------------------------------------------------------------------------------------
 
 def _yaml_scalar(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))       # a JSON array is a valid YAML flow sequence
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -177,6 +182,7 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
             "wsman_winrm_sim_thumbprint": server_cert.thumbprint if server_cert else "",
             "wsman_winrm_sim_profile": spec["profile"],
             "wsman_winrm_sim_ports": dict(sorted(entry.port_map.items())),
+            **({"wsman_winrm_sim_network": entry.host.network.info()} if hasattr(entry.host, "network") else {}),
             "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
             "wsman_winrm_sim_client_key_pem": pki.client_key_path,
         }
@@ -245,9 +251,11 @@ def serve(args) -> int:
     profiles = [p.strip() for p in args.profile.split(",") if p.strip()]
     if args.engine == "real":
         from winrm_sim.profiles import PROFILES
-        unknown = [p for p in profiles if p not in PROFILES]
+        unknown = [p for p in profiles if p.partition("@")[0] not in PROFILES
+                   or p.partition("@")[2].lower() not in ("", "public", "private")]
         if unknown:
-            print(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}", file=sys.stderr)
+            print(f"unknown profile(s) {', '.join(unknown)}; choose from {', '.join(PROFILES)}, optionally "
+                  "followed by @public or @private (the network location)", file=sys.stderr)
             return 2
     if args.keytab:
         try:
@@ -261,7 +269,20 @@ def serve(args) -> int:
     specs = plan_fleet(state_dir, args.hosts, profiles, args.base_address)
     pki = PKI(state_dir)
     stores = {spec["name"]: pki.host_store(spec["name"], spec["address"]) for spec in specs}
+    new = {spec["name"] for spec in specs if not os.path.exists(os.path.join(state_dir, f"{spec['name']}.json"))}
     hosts = [make_host(spec, state_dir, stores[spec["name"]], accounts, args.engine) for spec in specs]
+    for spec, host in zip(specs, hosts):
+        if not hasattr(host, "configure_network"):
+            continue  # the stand-in engine has no network
+        # The profile's network location applies to a new host; the options to every host, every start.
+        category = args.network_category or (spec.get("network") if spec["name"] in new else None)
+        local_subnet = [t.strip() for t in args.local_subnet.split(",")] if args.local_subnet else None
+        if category or local_subnet:
+            try:
+                host.configure_network(category.capitalize() if category else None, local_subnet)
+            except ValueError as exc:
+                print(f"{spec['name']}: {exc}", file=sys.stderr)
+                return 2
     # Before any acceptor exists: pyspnego reads the variable when an acceptor is created.
     authmod.write_ntlm_user_file(os.path.join(state_dir, NTLM_FILE), hosts)
 
@@ -348,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--kerberos-account", action="append", metavar="PRINCIPAL=ACCOUNT",
                          help="map a Kerberos client to a local account (repeatable; default "
                               "ansible@<REALM>=Administrator, a domain admin)")
+    p_serve.add_argument("--network-category", type=str.capitalize, choices=("Public", "Private"),
+                         help="network location of every (workgroup) host: its firewall profile (default: a "
+                              "host's own, Public for a new one; profiles may say PROFILE@private)")
+    p_serve.add_argument("--local-subnet", help="comma-separated networks the firewall's LocalSubnet means for "
+                         "every host (default 127.0.0.0/8: a loopback controller is inside)")
     p_serve.add_argument("--engine", choices=("real", "stub"), default="real", help=argparse.SUPPRESS)
     p_ls = sub.add_parser("ls-state", help="list the hosts of a state dir")
     p_ls.add_argument("--state-dir", required=True)

@@ -23,6 +23,10 @@ What the handler reproduces from Windows (HTTP.sys + the WinRM service):
   error pages (400, 411, 413, ...) and a 401 that refused credentials (``auth.py``);
 - an Identify without an Authorization header is answered at once, before authentication (what
   Test-WSMan sends by default, see ``protocol/resources/identify.py``);
+- the host's firewall decides each new connection (``netfilter.py``): a port no enabled inbound
+  rule admits for the client's address is filtered, so the attempt times out; on a WinRM port that
+  is admitted but has no listener, a "guard" socket resets admitted connections at once (where
+  Windows would refuse the SYN) and drops the others;
 - over HTTP, an authenticated but unencrypted request while the service's AllowUnencrypted is false
   gets HTTP 500 with an empty body: MS-WSMV 3.1.4.1.29.1 ("MUST NOT accept requests if either the
   SOAP request or response would be unencrypted"); clients report "Bad HTTP response ... Code 500"
@@ -40,11 +44,12 @@ import queue
 import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from winrm_sim import auth as authmod
+from winrm_sim import auth as authmod, netfilter
 from winrm_sim.pki import PKI, tls_server_end_point
 from winrm_sim.protocol.resources import identify
 
@@ -93,6 +98,8 @@ class Binding:
     cbt_data: bytes | None = None
     closed: bool = False
     handlers: set = dataclasses.field(default_factory=set)
+    guard: bool = False          # nothing listens: the firewall's decision only
+    admitted: tuple = netfilter.IPV4_ALL
 
     @property
     def host(self):
@@ -105,6 +112,7 @@ class HostEntry:
     cert_store: object | None = None
     bindings: dict[int, Binding] = dataclasses.field(default_factory=dict)   # windows port -> binding
     port_map: dict[int, int] = dataclasses.field(default_factory=dict)       # windows port -> bound port
+    guards: dict[int, Binding] = dataclasses.field(default_factory=dict)     # windows port -> guard socket
     problems: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -218,7 +226,7 @@ class SimServer:
         with self._lock:
             for entry in self.entries:
                 entry.host.on_listeners_changed = None
-                for binding in list(entry.bindings.values()):
+                for binding in list(entry.bindings.values()) + list(entry.guards.values()):
                     self._close_binding(entry, binding, via_acceptor=False)
         self.acceptor.stop()
         self.acceptor.join(10)
@@ -232,12 +240,12 @@ class SimServer:
     # -- listeners
 
     def reconcile(self, entry: HostEntry, notify: bool = True) -> None:
-        """Open, close or re-certify sockets so that they match ``host.active_listeners()``."""
+        """Open, close, re-certify and filter sockets so that they match the host's listeners and
+        its firewall's decisions."""
         host = entry.host
-        with host.lock:
-            listeners = list(host.active_listeners())
+        view = _network_view(host)
         wanted: dict[int, dict] = {}
-        for listener in listeners:
+        for listener in view.listeners:
             slot = wanted.setdefault(listener.port, {"transport": listener.transport.lower(), "prefixes": set(),
                                                      "thumbprint": ""})
             if slot["transport"] != listener.transport.lower():
@@ -247,8 +255,13 @@ class SimServer:
             slot["prefixes"].add((listener.url_prefix or "wsman").strip("/").lower())
             if listener.thumbprint and not slot["thumbprint"]:
                 slot["thumbprint"] = listener.thumbprint.upper()
+        guarded = {port: ranges for port, ranges in view.admitted
+                   if port not in wanted and tuple(ranges) != netfilter.IPV4_ALL}
         changed = False
         with self._lock:
+            for port, guard in list(entry.guards.items()):
+                if port not in guarded:
+                    self._close_binding(entry, guard)
             for port, binding in list(entry.bindings.items()):
                 spec = wanted.get(port)
                 if spec is None or spec["transport"] != binding.transport:
@@ -259,18 +272,36 @@ class SimServer:
                 if binding is None:
                     binding = self._open_binding(entry, port, spec)
                     changed = changed or binding is not None
-                    continue
-                binding.prefixes = spec["prefixes"]
-                if binding.transport == "https" and spec["thumbprint"] != binding.thumbprint:
-                    # Certificate renewed or replaced: new connections get the new certificate.
-                    self._set_certificate(entry, binding, spec["thumbprint"])
+                else:
+                    binding.prefixes = spec["prefixes"]
+                    if binding.transport == "https" and spec["thumbprint"] != binding.thumbprint:
+                        # Certificate renewed or replaced: new connections get the new certificate.
+                        self._set_certificate(entry, binding, spec["thumbprint"])
+                if binding is not None:
+                    self._admit(entry, binding, view.admitted_ranges(port))
+            for port, ranges in guarded.items():
+                guard = entry.guards.get(port) or self._open_binding(entry, port, {"transport": "tcp",
+                                                                                    "prefixes": set()}, guard=True)
+                if guard is not None:
+                    self._admit(entry, guard, ranges)
         if changed and notify and self.on_ports_changed:
             try:
                 self.on_ports_changed(entry)
             except Exception:
                 log.exception("ports-changed callback failed")
 
-    def _open_binding(self, entry: HostEntry, port: int, spec: dict) -> Binding | None:
+    def _admit(self, entry: HostEntry, binding: Binding, ranges) -> None:
+        ranges = tuple(ranges)
+        if ranges == binding.admitted:
+            return
+        try:
+            netfilter.admit(binding.sock, ranges)
+            binding.admitted = ranges
+        except OSError as exc:
+            entry.problems.append(f"port {binding.windows_port}: cannot apply the firewall ({exc.strerror})")
+            log.error("%s: cannot filter port %d: %s", entry.host.name, binding.windows_port, exc)
+
+    def _open_binding(self, entry: HostEntry, port: int, spec: dict, guard: bool = False) -> Binding | None:
         address = entry.host.address
         candidates = [port]
         if self.allow_port_fallback:
@@ -288,7 +319,12 @@ class SimServer:
             return None
         bound_port = sock.getsockname()[1]
         binding = Binding(entry=entry, windows_port=port, bound_port=bound_port, transport=spec["transport"],
-                          prefixes=spec["prefixes"], sock=sock)
+                          prefixes=spec["prefixes"], sock=sock, guard=guard)
+        if guard:
+            entry.guards[port] = binding
+            self.acceptor.add(binding)
+            log.info("%s: firewall guard on %s:%d (Windows port %d)", entry.host.name, address, bound_port, port)
+            return binding
         if binding.transport == "https":
             self._set_certificate(entry, binding, spec["thumbprint"])
         entry.bindings[port] = binding
@@ -304,6 +340,9 @@ class SimServer:
             self.acceptor.remove(binding)
         else:
             binding.sock.close()
+        if binding.guard:
+            entry.guards.pop(binding.windows_port, None)
+            return
         entry.bindings.pop(binding.windows_port, None)
         entry.port_map.pop(binding.windows_port, None)
         # Idle keep-alive connections to a removed listener go too, as its URL is unregistered.
@@ -336,6 +375,11 @@ class SimServer:
     # -- connections
 
     def _spawn_connection(self, conn: socket.socket, address, binding: Binding) -> None:
+        if binding.guard:
+            # Admitted by the firewall, but nothing listens: reset at once (SO_LINGER 0 sends RST).
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            return
         self.connections_served += 1
         thread = threading.Thread(target=self._serve_connection, args=(conn, address, binding),
                                   name=f"winrm-sim-conn-{binding.bound_port}", daemon=True)
@@ -366,6 +410,23 @@ class SimServer:
                 conn.close()
             except OSError:
                 pass
+
+
+@dataclasses.dataclass(frozen=True)
+class _OpenView:
+    """What a host without a firewall model (the stand-in engine) asks for: its listeners, open to all."""
+    listeners: tuple
+    admitted: tuple = ()
+
+    def admitted_ranges(self, port):
+        return netfilter.IPV4_ALL
+
+
+def _network_view(host):
+    with host.lock:
+        if hasattr(host, "network_view"):
+            return host.network_view()
+        return _OpenView(tuple(host.active_listeners()))
 
 
 def _listen(address: str, port: int) -> socket.socket:

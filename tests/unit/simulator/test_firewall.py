@@ -7,7 +7,7 @@ from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import NAMESPACES, SelectorSet
 
 from simhelpers import ACCOUNTS, Client
-from winrm_sim.host import Principal
+from winrm_sim.host import Principal, SimHost
 
 CIM = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"
 RULE = CIM + "MSFT_NetFirewallRule"
@@ -218,7 +218,85 @@ def test_the_compatibility_policy_value_also_enables_the_port_80_rule(client):
     assert rules_by_name(client)["WINRM-HTTP-Compat-In-TCP"]["Enabled"] == "1"
 
 
-def test_old_state_files_get_the_default_rules(make_host, tmp_path):
+def test_version_1_state_files_are_migrated(make_host, tmp_path):
+    """A state file written by the first simulator (firewall rules as a list, or none at all, no
+    network) resumes with what it held and the new defaults."""
+    host = make_host(state_dir=str(tmp_path))
+    for keep_rules in (True, False):
+        with open(host.state_path, encoding="utf-8") as handle:
+            old = json.load(handle)
+        old["version"] = 1
+        del old["network"]
+        rules = old.pop("firewall")["rules"]
+        for rule in rules:
+            for name in ("LocalAddress", "RemotePort", "IcmpType", "Owner", "Platforms"):
+                rule.pop(name)
+        rules[0]["Enabled"] = 2
+        if keep_rules:
+            old["firewall"] = rules
+        old["listeners"].append({"Address": "IP:127.0.10.1", "Transport": "HTTP", "Port": "8080", "Hostname": "",
+                                 "Enabled": "true", "URLPrefix": "wsman", "CertificateThumbprint": ""})
+        with open(host.state_path, "w", encoding="utf-8") as handle:
+            json.dump(old, handle)
+        again = SimHost(host.name, host.address, "server2022", host.state_path, host.cert_store, ACCOUNTS)
+        rules_now = rules_by_name(Client(again))
+        assert rules_now["WINRM-HTTP-In-TCP"]["Enabled"] == ("2" if keep_rules else "1")
+        assert props(get(Client(again), ADDRESSES, "WINRM-HTTP-In-TCP"))["LocalAddress"] == "Any"
+        assert sorted(a.port for a in again.active_listeners()) == [5985, 8080]
+        assert again.network.category == "Public"
+        with open(host.state_path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        assert saved["version"] == 2 and isinstance(saved["firewall"]["rules"], list)
+
+
+# --- the decision on each connection ------------------------------------------------------------
+ANY = (0, 2 ** 32 - 1)
+
+
+def ip(text):
+    import ipaddress
+    return int(ipaddress.ip_address(text))
+
+
+def test_admission_follows_profile_scope_port_and_block_rules(make_host):
     host = make_host()
-    del host.state["firewall"]  # a state file written before the simulator knew firewall rules
-    assert "WINRM-HTTP-In-TCP" in rules_by_name(Client(host))
+    firewall = host.firewall
+    loopback = (ip("127.0.0.0"), ip("127.255.255.255"))
+    assert host.network.category == "Public"
+    assert firewall.admitted_ranges(5985) == [loopback]          # WINRM-HTTP-In-TCP-PUBLIC: LocalSubnet
+    assert firewall.admitted_ranges(5986) == [] and firewall.admitted_ranges(80) == []
+    host.configure_network(category="Private")
+    assert firewall.admitted_ranges(5985) == [ANY]               # WINRM-HTTP-In-TCP: Any
+    host.configure_network(category="Public", local_subnet=["127.0.10.0/24"])
+    assert firewall.admitted_ranges(5985) == [(ip("127.0.10.0"), ip("127.0.10.255"))]
+    assert firewall.admits(5985, "127.0.10.7") and not firewall.admits(5985, "127.0.0.1")
+    rule = firewall.create({"DisplayName": "block one", "Action": 4})
+    firewall.update(rule, {"Protocol": "TCP", "LocalPort": ["5980-5990"], "RemoteAddress": ["127.0.10.7"]})
+    assert firewall.admitted_ranges(5985) == [(ip("127.0.10.0"), ip("127.0.10.6")), (ip("127.0.10.8"), ip("127.0.10.255"))]
+    firewall.update(rule, {"Enabled": 2})
+    assert firewall.admits(5985, "127.0.10.7")
+    other = firewall.create({"DisplayName": "any port, another protocol", "Profiles": 4})
+    firewall.update(other, {"Protocol": "UDP"})
+    assert firewall.admitted_ranges(5986) == []                  # UDP does not open TCP
+    firewall.update(other, {"Protocol": "Any"})
+    assert firewall.admitted_ranges(5986) == [ANY]               # a new rule's filters are Any/Any
+
+
+def test_create_put_and_delete_through_cim(client, host):
+    created = client.create(RULE, ET.fromstring(f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}">'
+                                                 "<p:ElementName>Mine</p:ElementName><p:Enabled>2</p:Enabled>"
+                                                 "</p:MSFT_NetFirewallRule>"))
+    name = next(created.iter(f"{{{WSMAN}}}Selector")).text
+    assert name.startswith("{") and name.endswith("}")  # no InstanceID given: a GUID, as New-NetFirewallRule does
+    rule = rules_by_name(client)[name]
+    assert (rule["DisplayName"], rule["Enabled"], rule["Profiles"], rule["Action"]) == ("Mine", "2", "0", "2")
+    assert props(get(client, PORTS, name))["Protocol"] == "Any"
+    # a name Windows wants: DisplayName
+    assert fault_code(lambda: client.create(RULE, ET.fromstring(f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}">'
+                                                                 "<p:InstanceID>x</p:InstanceID>"
+                                                                 "</p:MSFT_NetFirewallRule>"))) == 87
+    client.delete(RULE, selector_set=instance_id(name))
+    assert name not in rules_by_name(client)
+    assert fault_code(lambda: client.delete(PORTS, selector_set=instance_id("WINRM-HTTP-In-TCP"))) == 2150858771
+    gpo = Client(SimHost("SIM-GPO-02", "127.0.10.9", "gpo", None, host.cert_store, ACCOUNTS))
+    assert fault_code(lambda: gpo.delete(RULE, selector_set=instance_id("WINRM-HTTP-In-TCP-GPO"))) == 5
