@@ -106,14 +106,18 @@ class Listeners:
         return result
 
     def _compat_https_thumbprint(self) -> str:
+        """The service's CertificateThumbprint, else the HTTPS listener's certificate (what the
+        upgrade to WinRM 2.0 sets up); else none: "If an administrator enables the Group Policy
+        settings directly these additional settings [HTTP.sys reservations and SSL certificates]
+        must also be configured" (Microsoft's port configuration article), so such a listener does
+        not listen."""
         thumbprint = self.config.effective(("Service", "CertificateThumbprint"))
         if thumbprint:
             return thumbprint
         for item in self._items:
             if item["Transport"] == "HTTPS" and item["CertificateThumbprint"]:
                 return item["CertificateThumbprint"]
-        cert = server_certificate(self.cert_store, self.host_name)
-        return cert.thumbprint.upper() if cert else ""
+        return ""
 
     def listening_on(self, listener_address: str) -> list[str]:
         """ListeningOn: the host's addresses the listener binds, after IPv4Filter / IPv6Filter."""
