@@ -12,7 +12,7 @@ from pypsrp.wsman import WSMan
 
 from harness import CONFIG, run_tasks, value_of
 
-FLEET_PROFILES = "server2022,server2022,gpo"
+FLEET_PROFILES = "server2022_https,server2022_https,gpo"
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -24,12 +24,12 @@ def hosts_of(fleet, profile: str) -> list[tuple[str, dict]]:
 
 @pytest.fixture(scope="module")
 def main_host(fleet):
-    return hosts_of(fleet, "server2022")[0]
+    return hosts_of(fleet, "server2022_https")[0]
 
 
 @pytest.fixture(scope="module")
 def sacrificial_host(fleet):
-    return hosts_of(fleet, "server2022")[1]
+    return hosts_of(fleet, "server2022_https")[1]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pypsrp.wsman import WSMan
 from harness import CONFIG, Fleet, installed_collections
 from winrm_sim.cli import FleetProcess
 
-FLEET_PROFILES = "server2022"
+FLEET_PROFILES = "server2022_https"
 SUBJECT = "ansible-client@localhost"   # the simulator's client certificate (winrm_sim/pki.py: UPN SAN)
 
 
@@ -35,7 +35,7 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def host(fleet):
-    return fleet.host("server2022")
+    return fleet.host("server2022_https")
 
 
 def role_vars(**extra) -> dict:

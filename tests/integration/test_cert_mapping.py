@@ -17,17 +17,17 @@ from pypsrp.wsman import WSMan
 
 from harness import CONFIG, run_tasks, value_of
 
-FLEET_PROFILES = "server2022"
+FLEET_PROFILES = "server2022_https"
 CERTMAPPING = CONFIG + "/service/certmapping"
 AUTH = CONFIG + "/service/auth"
 # The simulator's client certificate (tests/simulator/winrm_sim/pki.py): CN ansible-client, UPN SAN.
 CLIENT_SUBJECT = "ansible-client@localhost"
-LIMIT = "sim_server2022"
+LIMIT = "sim_server2022_https"
 
 
 @pytest.fixture(scope="module")
 def host(fleet):
-    return fleet.host("server2022")[1]
+    return fleet.host("server2022_https")[1]
 
 
 def mapping_task(**options):

@@ -8,7 +8,7 @@ import pytest
 
 from harness import CONFIG, run_tasks
 
-FLEET_PROFILES = "server2022,upgraded11,winrm11,gpo"
+FLEET_PROFILES = "server2022@private,upgraded11,winrm11,gpo"
 CIM = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"
 RULE = CIM + "MSFT_NetFirewallRule"
 ADDRESSES = CIM + "MSFT_NetAddressFilter"
