@@ -225,14 +225,17 @@ def write_inventory(path: str, inventory: dict) -> None:
 # -- serve ------------------------------------------------------------------------------------------
 
 def _wait_accepting(server, deadline: float) -> bool:
-    """True once every bound port completes a TCP connect."""
+    """True once every bound port completes a TCP connect, or drops the SYN (the host's firewall
+    filters it: the socket is listening)."""
     pending = [(entry.host.address, port) for entry in server.entries for port in entry.port_map.values()]
     for _attempt in range(100):
         still = []
         for address, port in pending:
             try:
-                with socket.create_connection((address, port), timeout=1):
+                with socket.create_connection((address, port), timeout=0.5):
                     pass
+            except socket.timeout:
+                pass
             except OSError:
                 still.append((address, port))
         pending = still

@@ -34,6 +34,21 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Instruction))]
 
 
+LOOPBACK = (0x7F000000, 0x7FFFFFFF)
+
+
+def effective(ranges, host_address: str) -> tuple:
+    """The admitted ranges as far as they can matter: a host on a loopback address is only reached
+    from loopback sources, so admitting all of 127.0.0.0/8 is admitting everyone (no filter, and a
+    port without a listener is refused by the kernel, as Windows refuses it)."""
+    ranges = tuple(ranges)
+    if not host_address.startswith("127."):
+        return ranges
+    low, high = LOOPBACK
+    clipped = tuple((max(a, low), min(b, high)) for a, b in ranges if a <= high and b >= low)
+    return IPV4_ALL if clipped == (LOOPBACK,) else clipped
+
+
 def program(ranges) -> list[tuple[int, int, int, int]]:
     """The filter admitting IPv4 sources in ``ranges`` [(low, high)] and dropping every other packet."""
     ranges = list(ranges)[:MAX_RANGES]

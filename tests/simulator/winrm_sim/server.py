@@ -24,9 +24,10 @@ What the handler reproduces from Windows (HTTP.sys + the WinRM service):
 - an Identify without an Authorization header is answered at once, before authentication (what
   Test-WSMan sends by default, see ``protocol/resources/identify.py``);
 - the host's firewall decides each new connection (``netfilter.py``): a port no enabled inbound
-  rule admits for the client's address is filtered, so the attempt times out; on a WinRM port that
-  is admitted but has no listener, a "guard" socket resets admitted connections at once (where
-  Windows would refuse the SYN) and drops the others;
+  rule admits for the client's address is filtered, so the attempt times out; a WinRM port without
+  a listener that is admitted for every loopback source is refused by the kernel, as Windows
+  refuses it; one admitted for some loopback sources only gets a "guard" socket that drops the
+  others and resets the admitted ones at once (Windows would refuse their SYN);
 - over HTTP, an authenticated but unencrypted request while the service's AllowUnencrypted is false
   gets HTTP 500 with an empty body: MS-WSMV 3.1.4.1.29.1 ("MUST NOT accept requests if either the
   SOAP request or response would be unencrypted"); clients report "Bad HTTP response ... Code 500"
@@ -255,8 +256,9 @@ class SimServer:
             slot["prefixes"].add((listener.url_prefix or "wsman").strip("/").lower())
             if listener.thumbprint and not slot["thumbprint"]:
                 slot["thumbprint"] = listener.thumbprint.upper()
-        guarded = {port: ranges for port, ranges in view.admitted
-                   if port not in wanted and tuple(ranges) != netfilter.IPV4_ALL}
+        address = host.address
+        guarded = {port: netfilter.effective(ranges, address) for port, ranges in view.admitted if port not in wanted}
+        guarded = {port: ranges for port, ranges in guarded.items() if ranges != netfilter.IPV4_ALL}
         changed = False
         with self._lock:
             for port, guard in list(entry.guards.items()):
@@ -278,7 +280,7 @@ class SimServer:
                         # Certificate renewed or replaced: new connections get the new certificate.
                         self._set_certificate(entry, binding, spec["thumbprint"])
                 if binding is not None:
-                    self._admit(entry, binding, view.admitted_ranges(port))
+                    self._admit(entry, binding, netfilter.effective(view.admitted_ranges(port), address))
             for port, ranges in guarded.items():
                 guard = entry.guards.get(port) or self._open_binding(entry, port, {"transport": "tcp",
                                                                                     "prefixes": set()}, guard=True)
