@@ -92,9 +92,10 @@ class Scenario:
 
 SCENARIOS = {
     # "Certificate-only host, reached over HTTPS with a client certificate" (the last example).
-    "module:auth": Scenario(connection=CERTIFICATE_CONNECTION, setup=MAP_CLIENT_CERTIFICATE),
+    "module:auth": Scenario(profile="server2022_https", connection=CERTIFICATE_CONNECTION,
+                            setup=MAP_CLIENT_CERTIFICATE),
     # "Remove the HTTP listener ... (run it through HTTPS)".
-    "module:listener": Scenario(connection=HTTPS_CONNECTION),
+    "module:listener": Scenario(profile="server2022_https", connection=HTTPS_CONNECTION),
     # "Fail on any failed control": on a host the secure baseline was applied to, now reached over HTTPS.
     "filter:compliance": Scenario(connection=HTTPS_CONNECTION, setup=[{
         "name": "Apply the workgroup_https baseline",
