@@ -469,7 +469,67 @@ class NetConnectionProfile(CimClass):
         return self.get(keys)
 
 
-CLASSES = (StdRegProv, NetFirewallRule, NetProtocolPortFilter, NetAddressFilter, NetConnectionProfile)
+# --- root/cimv2: who and what the computer is -------------------------------------------------------
+# Win32_ComputerSystem.DomainRole (Microsoft Learn, "Win32_ComputerSystem class"): 0 standalone
+# workstation, 1 member workstation, 2 standalone server, 3 member server, 4 backup and 5 primary
+# domain controller. Win32_OperatingSystem.ProductType ("Win32_OperatingSystem class"): 1 workstation,
+# 2 domain controller, 3 server. Both classes are keyed by Name; `winrm enumerate
+# wmicimv2/Win32_OperatingSystem` is how admins read them (a Get needs the Name selector).
+class ComputerSystem(CimClass):
+    name = "Win32_ComputerSystem"
+    keys = ("Name",)
+    writable = False
+
+    def instances(self):
+        system = self.host.system
+        member = system.domain_member
+        role = (3 if member else 2) if system.version.server else (1 if member else 0)
+        return [{
+            "AdminPasswordStatus": 3, "AutomaticResetBootOption": True, "BootupState": "Normal boot",
+            "Caption": system.computer_name, "CurrentTimeZone": 0,
+            "DNSHostName": system.computer_name.lower(),
+            "Domain": system.domain.domain_suffix if member else "WORKGROUP",
+            "DomainRole": role, "Manufacturer": "winrm-sim", "Model": "Simulated Windows host",
+            "Name": system.computer_name, "NumberOfLogicalProcessors": 2, "NumberOfProcessors": 1,
+            "PartOfDomain": member, "PCSystemType": 0 if system.version.server else 1,
+            "PrimaryOwnerName": "Windows User", "Status": "OK", "SystemType": "x64-based PC",
+            "TotalPhysicalMemory": 8589934592, "UserName": None,
+            "Workgroup": None if member else "WORKGROUP",
+        }]
+
+    def put(self, keys, values):
+        raise WSManFault("ACCESS_DENIED")
+
+
+class OperatingSystem(CimClass):
+    name = "Win32_OperatingSystem"
+    keys = ("Name",)
+    writable = False
+
+    def instances(self):
+        system = self.host.system
+        version = system.version
+        sp_major, _dot, sp_minor = version.service_pack.partition(".")
+        product_type = 3 if version.server else 1
+        return [{
+            "BuildNumber": version.version.rsplit(".", 1)[-1], "BuildType": "Multiprocessor Free",
+            "Caption": version.caption, "CodeSet": "1252", "CountryCode": "1",
+            "CSName": system.computer_name, "CurrentTimeZone": 0, "Locale": "0409",
+            "Manufacturer": "Microsoft Corporation",
+            "Name": f"{version.caption}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
+            "OSArchitecture": "64-bit" if not version.version.startswith("6.0") else "32-bit",
+            "OSLanguage": 1033, "OSType": 18, "Primary": True, "ProductType": product_type,
+            "ServicePackMajorVersion": int(sp_major or 0), "ServicePackMinorVersion": int(sp_minor or 0),
+            "Status": "OK", "SystemDirectory": "C:\\Windows\\system32", "SystemDrive": "C:",
+            "Version": version.version, "WindowsDirectory": "C:\\Windows",
+        }]
+
+    def put(self, keys, values):
+        raise WSManFault("ACCESS_DENIED")
+
+
+CLASSES = (StdRegProv, NetFirewallRule, NetProtocolPortFilter, NetAddressFilter, NetConnectionProfile,
+           ComputerSystem, OperatingSystem)
 
 
 def find_class(namespace: str, class_name: str):
