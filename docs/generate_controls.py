@@ -5,9 +5,10 @@ Usage: python docs/generate_controls.py [--check]
 """
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -15,13 +16,14 @@ OUTPUT = os.path.join(HERE, "controls.md")
 
 
 def load_controls():
-    # Loaded by path: the module is pure, and this way no collections path is needed.
-    spec = importlib.util.spec_from_file_location("wsman_controls",
-                                                  os.path.join(ROOT, "plugins", "module_utils", "controls.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up while building the classes
-    spec.loader.exec_module(module)
-    return module
+    """The catalog module, imported from this source tree (no Ansible, no installed collection:
+    the catalog and the policy table it reads are standard library only)."""
+    root = tempfile.mkdtemp(prefix="wsman-controls-")
+    link = os.path.join(root, "ansible_collections", "wsman", "winrm")
+    os.makedirs(os.path.dirname(link))
+    os.symlink(ROOT, link)
+    sys.path.insert(0, root)
+    return importlib.import_module("ansible_collections.wsman.winrm.plugins.module_utils.controls")
 
 
 def _cell(value) -> str:

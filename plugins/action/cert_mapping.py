@@ -3,7 +3,7 @@
 """wsman.winrm.cert_mapping: one CertMapping entry (winrm/config/service/certmapping).
 
 One Enumerate of the mappings, then at most one Create (+ one Get to return what Windows
-stored), one Put or one Delete. The mapped account's password is write-only: it goes into the
+stored), one Put or one Delete, planned and sent through the change pipeline. The mapped account's password is write-only: it goes into the
 Create/Put body and nowhere else (not the result, the diff, a warning or an error text).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
+from ansible_collections.wsman.winrm.plugins.module_utils.config import delete_instance, read_instance
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManError, scrub
-from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 # Windows' limits (wsman_error_codes.md 0x80338160-0x8033816C, the texts of the faults).
 MAX_KEY_LENGTH = 1023
@@ -154,18 +155,95 @@ def lockout_reason(endpoint: t.Any, mapping: resources.CertMapping) -> str | Non
             "issuer %s) maps to an account" % (matching[0], mapping.get("subject"), mapping.get("issuer")))
 
 
+def _read(session, selectors: t.Mapping[str, str]) -> resources.CertMapping | None:
+    return t.cast("resources.CertMapping | None", read_instance(session, resources.CertMapping, selectors))
+
+
+def plan_mapping(session, existing: resources.CertMapping | None, uri: str, subject: str, issuer: str,
+                 args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, bool]:
+    """At most one Create (+ a Get of what Windows stored), one Put or one Delete, with its undo;
+    and whether it sends the password."""
+    username, password, state = args.get("username"), args.get("password"), args["state"]
+    if username is not None:
+        username = username.strip()
+    selectors = resources.certmapping_selectors(uri, subject, issuer)
+    header = "certmapping URI=%s, Subject=%s, Issuer=%s" % (uri, subject, issuer)
+    before = existing.to_dict() if existing is not None else {}
+    change = plan.Plan(before=before, after=before, header=header)
+    step = "certmapping " + subject
+    if state == "absent":
+        if existing is not None:
+            change.after = {}
+            reason = lockout_reason(session.endpoint, existing)
+            change.refusals.append(plan.lockout(["deleting this CertMapping: %s" % reason] if reason else []))
+            change.add(plan.Step(
+                step, ["certmapping"], lambda: session.delete(resources.CERTMAPPING_URI, existing.selectors),
+                applied=lambda: _read(session, existing.selectors) is None,
+                cannot_undo="Windows never returns the mapped account's password, so a deleted mapping cannot be "
+                            "re-created without it"))
+        return change, False
+    if existing is None:
+        predicted = resources.CertMapping(dict(uri=uri, subject=subject, issuer=issuer, user_name=username,
+                                               enabled=args["enabled"]))
+        change.after = predicted.to_dict()
+
+        def create() -> resources.CertMapping:
+            session.create(resources.CERTMAPPING_URI, resources.CertMapping.create_body(username, password,
+                                                                                        args["enabled"]), selectors)
+            # What Windows stored (it canonicalises the account name, e.g. the case).
+            return resources.CertMapping.from_xml(session.get(resources.CERTMAPPING_URI, predicted.selectors))
+
+        change.add(plan.Step(step, ["certmapping"], create,
+                             lambda: delete_instance(session, resources.CertMapping, selectors),
+                             applied=lambda: _read(session, selectors) is not None))
+        change.finish = lambda answers: answers[step].to_dict()
+        return change, True
+    desired = {"enabled": args["enabled"], "user_name": username}
+    changes = {path: item["after"] for path, item in resources.diff(existing, desired)["changes"].items()}
+    send_password = password is not None and ("user_name" in changes or args["update_password"] == "always")
+    if changes.get("enabled") is False:
+        reason = lockout_reason(session.endpoint, existing)
+        change.refusals.append(plan.lockout(["disabling this CertMapping: %s" % reason] if reason else []))
+    if not changes and not send_password:
+        return change, False
+    change.after = existing.updated(changes).to_dict()
+    body = existing.render_put(changes, password=password if send_password else None)
+    restore = {"enabled": existing.get("enabled")} if set(changes) == {"enabled"} and not send_password else None
+
+    def put() -> resources.CertMapping:
+        return resources.CertMapping.from_xml(session.put(resources.CERTMAPPING_URI, body, existing.selectors))
+
+    labels = sorted(changes) + (["password"] if send_password else [])
+    change.add(plan.Step(
+        step, labels, put,
+        undo=(lambda: session.put(resources.CERTMAPPING_URI, existing.render_put(restore), existing.selectors))
+        if restore else None,
+        applied=lambda: (lambda now: now is not None and all(
+            resources.CertMapping.field(k).same(now.get(k), v) for k, v in changes.items()))(
+                _read(session, existing.selectors)),
+        cannot_undo="" if restore else "the password Windows stored before is never returned, so it cannot be put back"))
+    change.finish = lambda answers: answers[step].to_dict()
+    if send_password:
+        # The password cannot be compared: the diff says it was sent, never what it is.
+        change.diff = (dict(before, password=PASSWORD_NOT_READABLE), dict(change.after, password=PASSWORD_SENT))
+    return change, send_password
+
+
 class ActionModule(WSManAction):
     argument_spec = argspecs.CERT_MAPPING["argument_spec"]
 
-    def execute(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+    def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         password = args.get("password")
         try:
-            return self._converge(session, args)
+            result = self._converge(session, args)
         except WSManError as error:
             # Windows' texts never echo the password; scrub anyway, so no path can carry it out.
             error.message = scrub(error.message, [password])
             error.hint = scrub(error.hint, [password])
             raise
+        if result.get("msg"):
+            result["msg"] = scrub(result["msg"], [password])
+        return result
 
     def _converge(self, session, args: dict[str, t.Any]) -> dict[str, t.Any]:
         uri, subject = args["uri"].strip(), args["subject"].strip()
@@ -186,68 +264,8 @@ class ActionModule(WSManAction):
         if errors:
             return dict(failed=True, msg="Invalid CertMapping: " + "; ".join(errors) + ". Nothing was sent.")
 
-        result: dict[str, t.Any] = {"password_updated": False}
-        before = existing.to_dict() if existing is not None else {}
-        check = self._task.check_mode
-
-        if state == "absent":
-            after_view: dict[str, t.Any] = {}
-            if existing is not None:
-                self._guard(session, existing, "delete", args["force"], result)
-                if not check:
-                    session.delete(resources.CERTMAPPING_URI, existing.selectors)
-            return self._finish(result, existing is not None, before, after_view, None)
-
-        if existing is None:
-            predicted = resources.CertMapping(dict(uri=uri, subject=subject, issuer=issuer, user_name=username,
-                                                   enabled=args["enabled"]))
-            after = predicted
-            if not check:
-                session.create(resources.CERTMAPPING_URI,
-                               resources.CertMapping.create_body(username, password, args["enabled"]),
-                               resources.certmapping_selectors(uri, subject, issuer))
-                # What Windows stored (it canonicalises the account name, e.g. the case).
-                after = resources.CertMapping.from_xml(session.get(resources.CERTMAPPING_URI, predicted.selectors))
-            result["password_updated"] = True
-            return self._finish(result, True, before, after.to_dict(), None)
-
-        desired = {"enabled": args["enabled"], "user_name": username}
-        changes = {path: change["after"] for path, change in resources.diff(existing, desired)["changes"].items()}
-        send_password = password is not None and ("user_name" in changes or args["update_password"] == "always")
-        if changes.get("enabled") is False:
-            self._guard(session, existing, "disable", args["force"], result)
-        if not changes and not send_password:
-            return self._finish(result, False, before, before, None)
-        after = existing.updated(changes)
-        if not check:
-            body = existing.render_put(changes, password=password if send_password else None)
-            after = resources.CertMapping.from_xml(session.put(resources.CERTMAPPING_URI, body, existing.selectors))
-        result["password_updated"] = send_password
-        return self._finish(result, True, before, after.to_dict(), send_password)
-
-    def _guard(self, session, mapping: resources.CertMapping, action: str, force: bool,
-               result: dict[str, t.Any]) -> None:
-        reason = lockout_reason(session.endpoint, mapping)
-        if reason is None:
-            return
-        if not force:
-            raise ChangeRefused(
-                "Refusing to %s this CertMapping: %s, so the next request would get HTTP 401. Connect with "
-                "another auth method (or another mapping) first, or set force: true if you have another way "
-                "back in." % (action, reason))
-        result.setdefault("warnings", []).append(
-            "force: true: %s the CertMapping this task's connection uses: %s" % (action, reason))
-
-    def _finish(self, result: dict[str, t.Any], changed: bool, before: dict[str, t.Any], after: dict[str, t.Any],
-                password_sent: bool | None) -> dict[str, t.Any]:
-        result.update(changed=changed, before=before, cert_mapping=after)
-        if self._task.diff:
-            diff_before, diff_after = dict(before), dict(after)
-            if password_sent and before:
-                # The password cannot be compared: say it was sent, never what it is.
-                diff_before["password"], diff_after["password"] = PASSWORD_NOT_READABLE, PASSWORD_SENT
-            header = "certmapping %s" % ", ".join("%s=%s" % (k, (after or before).get(k.lower()))
-                                                  for k in ("URI", "Subject", "Issuer"))
-            result["diff"] = {"before": diff_before, "after": diff_after,
-                              "before_header": header, "after_header": header}
+        change, password_sent = plan_mapping(session, existing, uri, subject, issuer, args)
+        result = self.apply_plan(change, args, {"password_updated": False})
+        result["cert_mapping"] = result.pop("after")
+        result["password_updated"] = password_sent and not result.get("failed")
         return result

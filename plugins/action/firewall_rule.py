@@ -5,7 +5,8 @@
 The rules live in WMI (``root/StandardCimv2``): ``MSFT_NetFirewallRule`` holds Enabled and
 Profiles, the one-to-one ``MSFT_NetAddressFilter`` holds RemoteAddress. The task reads every rule
 with three Enumerates, changes each selected rule with at most two partial Puts, and puts back
-what it already changed if a later Put fails, so a failure leaves nothing half-applied.
+what it already changed if a later Put fails (the change pipeline), so a failure leaves nothing
+half-applied.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import firewall_lockout_reasons
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManError
-from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 
 def validate(args: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -69,34 +69,74 @@ def controller_address(endpoint: t.Any) -> tuple[str | None, str | None]:
         return None, address[0]
 
 
+def _rule_steps(session, rule: resources.FirewallRule, rule_body, address_body) -> list[plan.Step]:
+    """The partial Puts of one rule (MSFT_NetFirewallRule, then its MSFT_NetAddressFilter), each undone
+    by a Put of the values from before and read back by a Get of the instance."""
+    selectors = {"InstanceID": rule.name}
+    steps = []
+    if rule_body is not None:
+        wanted = resources.FirewallRuleInstance.from_xml(rule_body)
+        old = resources.FirewallRuleInstance.render_put(rule.name, {"Enabled": 1 if rule.enabled else 2,
+                                                                    "Profiles": rule.profiles_mask})
+
+        def rule_applied() -> bool:
+            now = resources.FirewallRuleInstance.from_xml(session.get(resources.FIREWALL_RULE_URI, selectors))
+            return all(now.get(name) == value for name, value in wanted.values.items() if name != "InstanceID")
+
+        steps.append(plan.Step(
+            "firewall rule " + rule.name, ["%s.%s" % (rule.name, name.lower()) for name in sorted(wanted.values)
+                                           if name != "InstanceID"],
+            lambda: resources.FirewallRuleInstance.from_xml(
+                session.put(resources.FIREWALL_RULE_URI, rule_body, selectors=selectors)),
+            undo=lambda: session.put(resources.FIREWALL_RULE_URI, old, selectors=selectors), applied=rule_applied))
+    if address_body is not None:
+        wanted_addresses = resources.FirewallAddressFilter.from_xml(address_body).get_list("RemoteAddress")
+        old_addresses = resources.FirewallAddressFilter.render_put(rule.name,
+                                                                    {"RemoteAddress": list(rule.remote_addresses)})
+
+        def addresses_applied() -> bool:
+            now = resources.FirewallAddressFilter.from_xml(session.get(resources.FIREWALL_ADDRESS_FILTER_URI,
+                                                                       selectors))
+            return resources.same_firewall_addresses(now.get_list("RemoteAddress"), wanted_addresses)
+
+        steps.append(plan.Step(
+            "address filter " + rule.name, ["%s.remote_addresses" % rule.name],
+            lambda: resources.FirewallAddressFilter.from_xml(
+                session.put(resources.FIREWALL_ADDRESS_FILTER_URI, address_body, selectors=selectors)),
+            undo=lambda: session.put(resources.FIREWALL_ADDRESS_FILTER_URI, old_addresses, selectors=selectors),
+            applied=addresses_applied))
+    return steps
+
+
 class ActionModule(WSManAction):
     argument_spec = argspecs.FIREWALL_RULE["argument_spec"]
     argument_options = {key: value for key, value in argspecs.FIREWALL_RULE.items() if key != "argument_spec"}
 
-    def execute(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+    def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         try:
             wanted = validate(args)
         except ValueError as error:
             raise AnsibleActionFail(str(error)) from None
-        result: dict[str, t.Any] = {}
         rules = resources.read_firewall_rules(session)
         selected = select(rules, args)
-
-        plan: list[tuple[resources.FirewallRule, t.Any, t.Any]] = []  # rule, rule Put, address Put
+        header = f"firewall rule {args['name']}" if args.get("name") else f"firewall group {args['group']}"
+        change = plan.Plan(header=header)
         predicted: dict[str, resources.FirewallRule] = {}
-        skipped: list[str] = []
         for rule in selected:
             rule_body = rule.rule_put(wanted["enabled"], wanted["profiles_mask"])
             address_body = rule.address_put(wanted["remote_addresses"])
             if rule_body is None and address_body is None:
                 continue
             if rule.from_group_policy:
-                if args.get("policy_controlled", "fail") == "fail":
-                    raise ChangeRefused(
-                        f"The firewall rule {rule.name} comes from Group Policy ({rule.policy_store_source or 'a GPO'}) "
-                        "and Windows does not let the local store change it. Change the GPO, or set "
-                        "policy_controlled: skip to leave it and go on.")
-                skipped.append(rule.name)
+                current = rule.to_dict()
+                asked = {"enabled": wanted["enabled"], "remote_addresses": wanted["remote_addresses"],
+                         "profiles": resources.firewall_profiles(wanted["profiles_mask"])
+                         if wanted["profiles_mask"] is not None else None}
+                asked = {key: value for key, value in asked.items() if value is not None and value != current[key]}
+                change.held.append(plan.Held(
+                    rule.name, asked, {key: current[key] for key in asked},
+                    "the Group Policy object %s (Windows does not let the local store change its rules)"
+                    % (rule.policy_store_source or "that defines it"), label="the firewall rule " + rule.name))
                 continue
             after = rule.copy()
             if rule_body is not None:
@@ -108,39 +148,46 @@ class ActionModule(WSManAction):
             if address_body is not None:
                 after.remote_addresses = list(wanted["remote_addresses"])
             predicted[rule.name] = after
-            plan.append((rule, rule_body, address_body))
-        if skipped:
-            result["policy_skipped"] = skipped
-            result.setdefault("warnings", []).append(
-                "Left unchanged because they come from Group Policy: " + ", ".join(skipped))
+            for step in _rule_steps(session, rule, rule_body, address_body):
+                change.add(step)
 
+        def views(after_rules: dict[str, resources.FirewallRule]) -> dict[str, t.Any]:
+            return {rule.name: after_rules.get(rule.name, rule).to_dict() for rule in selected}
+
+        change.before, change.after = views({}), views(predicted)
         rules_after = [predicted.get(rule.name, rule) for rule in rules]
-        self._guard(session, rules, rules_after, args.get("force", False), result)
+        change.refusals.append(self._lockout(session, rules, rules_after))
 
-        if plan and not self._task.check_mode:
-            for rule, written in self._apply(session, plan).items():
-                predicted[rule] = written
-            rules_after = [predicted.get(rule.name, rule) for rule in rules]
+        def finish(answers: dict[str, t.Any]) -> dict[str, t.Any]:
+            for rule in selected:
+                written = predicted.get(rule.name)
+                if written is None:
+                    continue
+                reply = answers.get("firewall rule " + rule.name)
+                if reply is not None:
+                    written.enabled = reply.get_int("Enabled", 1 if written.enabled else 2) == 1
+                    written.profiles_mask = reply.get_int("Profiles", written.profiles_mask)
+                reply = answers.get("address filter " + rule.name)
+                if reply is not None:
+                    written.remote_addresses = reply.get_list("RemoteAddress") or written.remote_addresses
+            return views(predicted)
 
-        before_view = {rule.name: rule.to_dict() for rule in selected}
-        after_view = {rule.name: predicted.get(rule.name, rule).to_dict() for rule in selected}
-        result.update(
-            changed=bool(plan),
-            changes=sorted(f"{name}.{key}" for name in after_view for key in after_view[name]
-                           if after_view[name][key] != before_view[name][key]),
-            before=before_view, after=after_view,
-            rules=[rule.to_dict() for rule in rules_after if rule.is_winrm or rule.name in before_view],
-        )
-        if self._task.diff:
-            header = f"firewall rule {args['name']}" if args.get("name") else f"firewall group {args['group']}"
-            result["diff"] = {"before": before_view, "after": after_view, "before_header": header,
-                              "after_header": header}
+        change.finish = finish
+        result = self.apply_plan(change, args)
+        if result.get("failed"):
+            return result
+        after_view = result["after"]
+        result["changes"] = sorted(f"{name}.{key}" for name in after_view for key in after_view[name]
+                                   if after_view[name][key] != result["before"][name][key])
+        result["rules"] = [predicted.get(rule.name, rule).to_dict() for rule in rules
+                           if rule.is_winrm or rule.name in result["before"]]
         return result
 
-    def _guard(self, session, rules_before, rules_after, force: bool, result: dict[str, t.Any]) -> None:
+    def _lockout(self, session, rules_before, rules_after) -> plan.Refusal:
         controller, host_address = controller_address(session.endpoint)
         listener_ports: list[int] = []
-        if not any(str(session.endpoint.port) in rule.local_ports for rule in rules_before):
+        if rules_before != rules_after and \
+                not any(str(session.endpoint.port) in rule.local_ports for rule in rules_before):
             # A NAT or port forward between: the rules in use are those of the listeners this
             # transport reaches (one Enumerate, only on this path).
             transport = session.endpoint.scheme.upper()
@@ -150,45 +197,7 @@ class ActionModule(WSManAction):
                               and listener.get("enabled", True) and listener.get("port")]
         reasons = firewall_lockout_reasons(session.endpoint, controller, [r.to_dict() for r in rules_before],
                                            [r.to_dict() for r in rules_after], host_address, listener_ports)
-        self.refuse_unless_forced(
-            reasons, force, result, refusal="Refusing a firewall change that would lock this controller out",
-            advice="Open another way in first (another rule for this port and address), or set force: true "
-                   "if you have another way back in.",
-            forced="this firewall change may cut the connection the task used")
-
-    def _apply(self, session, plan) -> dict[str, resources.FirewallRule]:
-        """Send the Puts; on a failure put back what was already changed, then fail."""
-        done: list[tuple[str, t.Any, t.Any]] = []  # resource URI, InstanceID, Put body restoring it
-        written: dict[str, resources.FirewallRule] = {}
-        try:
-            for rule, rule_body, address_body in plan:
-                after = rule.copy()
-                if rule_body is not None:
-                    reply = resources.FirewallRuleInstance.from_xml(
-                        session.put(resources.FIREWALL_RULE_URI, rule_body, selectors={"InstanceID": rule.name}))
-                    done.append((resources.FIREWALL_RULE_URI, rule.name, resources.FirewallRuleInstance.render_put(
-                        rule.name, {"Enabled": 1 if rule.enabled else 2, "Profiles": rule.profiles_mask})))
-                    after.enabled = reply.get_int("Enabled", 1 if after.enabled else 2) == 1
-                    after.profiles_mask = reply.get_int("Profiles", after.profiles_mask)
-                if address_body is not None:
-                    reply = resources.FirewallAddressFilter.from_xml(
-                        session.put(resources.FIREWALL_ADDRESS_FILTER_URI, address_body,
-                                    selectors={"InstanceID": rule.name}))
-                    done.append((resources.FIREWALL_ADDRESS_FILTER_URI, rule.name,
-                                 resources.FirewallAddressFilter.render_put(
-                                     rule.name, {"RemoteAddress": list(rule.remote_addresses)})))
-                    after.remote_addresses = reply.get_list("RemoteAddress") or after.remote_addresses
-                written[rule.name] = after
-        except WSManError as error:
-            failed_back = []
-            for uri, name, body in reversed(done):
-                try:
-                    session.put(uri, body, selectors={"InstanceID": name})
-                except WSManError:
-                    failed_back.append(name)
-            note = (f" The rules already changed by this task were put back ({', '.join(n for _u, n, _b in done)})."
-                    if done and not failed_back else
-                    f" Putting back the rules already changed failed for {', '.join(failed_back)}: check them."
-                    if failed_back else "")
-            raise WSManError(error.message + note, error.code, error.hint, operation=error.operation) from None
-        return written
+        return plan.Refusal(reasons, "Refusing a firewall change that would lock this controller out",
+                            "Open another way in first (another rule for this port and address), or set force: true "
+                            "if you have another way back in.",
+                            "this firewall change may cut the connection the task used")

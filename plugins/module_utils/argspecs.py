@@ -8,6 +8,8 @@ sanity test validate-modules checks that each module's DOCUMENTATION agrees with
 
 from __future__ import annotations
 
+from ansible_collections.wsman.winrm.plugins.module_utils import policy
+
 INFO_PARTS = ("config", "listeners", "cert_mappings", "policy")
 
 INFO = dict(
@@ -95,117 +97,17 @@ CERT_MAPPING = dict(
 
 
 # ---- wsman.winrm.policy ------------------------------------------------------------------------
-# The options are derived from resources.POLICY_SETTINGS, the one table of policy values, so the
+# The options are derived from the one table of policy values (module_utils/policy.py), so the
 # table, this spec and the module's DOCUMENTATION cannot drift (tests/unit/test_policy_spec.py).
 
-POLICY_NOT_CONFIGURED = "absent"
-POLICY_TOP_LEVEL = "top"  # the scope of values outside the WinRM policy key (UAC System policies)
+POLICY_NOT_CONFIGURED = policy.NOT_CONFIGURED
+POLICY_TOP_LEVEL = policy.TOP_LEVEL
+PolicyOption = policy.PolicyOption
+policy_options = policy.policy_options
+policy_value_option_name = policy.option_name
+policy_scope = policy.option_scope
 
-# Compound words kept whole, then acronyms, then ordinary words: AllowCredSSP -> allow_credssp,
-# CBTHardeningLevelStatus -> cbt_hardening_level_status, MaxMemoryPerShellMB -> max_memory_per_shell_mb.
-_POLICY_WORDS = r"CredSSP|IPv[46]|[A-Z]{2,}(?=[A-Z][a-z]|\d|$)|[A-Z]?[a-z]+|[A-Z]+|\d+"
-# A switch (DWORD 1 = "the policy sets the value") and its value share one option: the suffixes go.
-_POLICY_PAIR_SUFFIXES = ("_status", "_list")
-
-
-def policy_value_option_name(value_name: str) -> str:
-    """snake_case of a registry value name, with a pair's _status/_list suffix removed."""
-    import re
-
-    name = "_".join(word.lower() for word in re.findall(_POLICY_WORDS, value_name))
-    for suffix in _POLICY_PAIR_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def policy_scope(key: str) -> str:
-    """``client``, ``service`` or ``winrs`` for the WinRM policy keys; ``top`` for the others."""
-    from ansible_collections.wsman.winrm.plugins.module_utils import resources
-
-    if not key.lower().startswith(resources.POLICY_ROOT.lower() + "\\"):
-        return POLICY_TOP_LEVEL
-    return key.rsplit("\\", 1)[-1].lower()
-
-
-class PolicyOption:
-    """One option of the policy module: the registry value(s) it writes and the type it takes.
-
-    ``switch`` is the DWORD the policy sets to 1 when it sets ``value`` (TrustedHosts ->
-    TrustedHostsList); a single value has no switch. ``kind`` is bool, int, str or list, taken
-    from the winrm/config setting the value controls (a DWORD with no such setting is a bool).
-    """
-
-    def __init__(self, scope: str, name: str, settings: list):
-        self.scope, self.name = scope, name
-        strings = [s for s in settings if s.type != "DWORD"]
-        dwords = [s for s in settings if s.type == "DWORD"]
-        if len(settings) == 2 and len(strings) == 1 and len(dwords) == 1:
-            self.switch, self.value = dwords[0], strings[0]
-        elif len(settings) == 1:
-            self.switch, self.value = None, settings[0]
-        else:
-            raise ValueError("policy option %s.%s groups %d values; the table needs a rule" % (scope, name, len(settings)))
-        self.kind, self.choices = self._kind()
-
-    @property
-    def settings(self) -> tuple:
-        """Every value this option writes, switch first."""
-        return tuple(s for s in (self.switch, self.value) if s is not None)
-
-    @property
-    def path(self) -> str:
-        return self.name if self.scope == POLICY_TOP_LEVEL else "%s.%s" % (self.scope, self.name)
-
-    def _kind(self) -> tuple:
-        from ansible_collections.wsman.winrm.plugins.module_utils import resources
-
-        fields = []
-        for path in self.value.controls:
-            try:
-                fields.append(resources.WinRMConfig.field(path))
-            except KeyError:
-                continue  # "listeners": not a setting
-        if self.value.type == "DWORD":
-            is_int = bool(fields) and len(fields) == len(self.value.controls) and all(f.kind is int for f in fields)
-            return ("int" if is_int else "bool"), ()
-        kinds = {f.kind for f in fields}
-        if kinds == {list}:
-            return "list", ()
-        choices = tuple(c for f in fields for c in f.choices)
-        return "str", choices
-
-    def __repr__(self) -> str:
-        return "PolicyOption(%s)" % self.path
-
-
-def policy_options() -> dict:
-    """scope -> option name -> PolicyOption, in the table's order."""
-    from ansible_collections.wsman.winrm.plugins.module_utils import resources
-
-    grouped: dict = {}
-    for setting in resources.POLICY_SETTINGS:
-        scope = policy_scope(setting.key)
-        grouped.setdefault(scope, {}).setdefault(policy_value_option_name(setting.name), []).append(setting)
-    return {scope: {name: PolicyOption(scope, name, settings) for name, settings in options.items()}
-            for scope, options in grouped.items()}
-
-
-def _policy_argument_spec() -> dict:
-    # type raw: each value is the policy's own (true/false, a number, a string or a list) or
-    # "absent" (Not Configured); the action plugin checks each against the option's kind.
-    spec: dict = {}
-    for scope, options in policy_options().items():
-        if scope == POLICY_TOP_LEVEL:
-            spec.update({name: dict(type="raw") for name in options})
-        else:
-            spec[scope] = dict(type="dict", options={name: dict(type="raw") for name in options})
-    spec["state"] = dict(type="str", choices=["present", "absent"], default="present")
-    spec.update(CHANGE_OPTIONS)
-    return spec
-
-
-POLICY = dict(argument_spec=_policy_argument_spec())
+POLICY = dict(argument_spec=policy.argument_spec(CHANGE_OPTIONS))
 
 # wsman.winrm.listener: one listener, keyed by Address and Transport (winrm/config/listener).
 LISTENER_TRANSPORTS = ("http", "https")
@@ -224,13 +126,8 @@ LISTENER = dict(
 )
 
 # wsman.winrm.compat_listener: EnableCompatibilityHttp(s)Listener; None = unmanaged.
-COMPAT_LISTENER = dict(
-    argument_spec=dict(
-        http=dict(type="bool"),
-        https=dict(type="bool"),
-        **CHANGE_OPTIONS,
-    ),
-)
+COMPAT_LISTENER_OPTIONS = dict(http=dict(type="bool"), https=dict(type="bool"))
+COMPAT_LISTENER = dict(argument_spec=dict(COMPAT_LISTENER_OPTIONS, **CHANGE_OPTIONS))
 
 # wsman.winrm.firewall_rule: Windows Firewall rules (MSFT_NetFirewallRule over CIM); None = unmanaged.
 FIREWALL_PROFILES = ("domain", "private", "public", "any")
@@ -245,4 +142,66 @@ FIREWALL_RULE = dict(
     ),
     mutually_exclusive=[("name", "group")],
     required_one_of=[("name", "group")],
+)
+
+# ---- wsman.winrm.converge: the desired WinRM state of a host, in one task -------------------------
+# Each part takes the options of the module that manages it alone (None = leave as it is), so a
+# part of a converge task reads like that module's task.
+
+_AUTH_SWITCHES = dict(basic=dict(type="bool"), kerberos=dict(type="bool"), negotiate=dict(type="bool"),
+                      certificate=dict(type="bool"), credssp=dict(type="bool"))
+_SETTING_OPTIONS = ("policy_controlled", "force")
+CONVERGE_SERVICE = dict(
+    {name: spec for name, spec in SERVICE["argument_spec"].items() if name not in _SETTING_OPTIONS},
+    auth=dict(type="dict", options=dict(_AUTH_SWITCHES, cbt_hardening_level=dict(type="str"))),
+)
+CONVERGE_CLIENT = dict(
+    {name: spec for name, spec in CLIENT["argument_spec"].items() if name not in _SETTING_OPTIONS},
+    auth=dict(type="dict", options=dict(_AUTH_SWITCHES, digest=dict(type="bool"))),
+)
+CONVERGE_POLICY = {name: spec for name, spec in POLICY["argument_spec"].items()
+                   if name not in _SETTING_OPTIONS + ("state",)}
+CONVERGE_HTTPS = dict(
+    port=dict(type="int", default=5986),
+    connection_port=dict(type="int"),
+    address=dict(type="str", default="*"),
+    certificate_thumbprint=dict(type="str"),
+    hostname=dict(type="str"),
+    remove_http=dict(type="bool", default=False),
+)
+CONVERGE_CONTROLS = dict(
+    profile=dict(type="str", choices=["domain_kerberos", "workgroup_https", "certificate_only"],
+                 default="domain_kerberos"),
+    benchmark=dict(type="str"),
+    stig=dict(type="str"),
+    deviations=dict(type="dict", default={}),
+    allowed_sddl_trustees=dict(type="list", elements="str", default=[]),
+)
+CONVERGE_REPORT = dict(
+    dir=dict(type="path", required=True),
+    title=dict(type="str"),
+    labels=dict(type="dict", default={}),
+)
+CONVERGE = dict(
+    argument_spec=dict(
+        service=dict(type="dict", options=CONVERGE_SERVICE),
+        client=dict(type="dict", options=CONVERGE_CLIENT),
+        compatibility_listeners=dict(type="dict", options=COMPAT_LISTENER_OPTIONS),
+        policy=dict(type="dict", options=CONVERGE_POLICY),
+        policy_conflicts=dict(type="str", choices=["keep", "override"], default="keep"),
+        https=dict(type="dict", options=CONVERGE_HTTPS),
+        controls=dict(type="dict", options=CONVERGE_CONTROLS),
+        report=dict(type="dict", options=CONVERGE_REPORT),
+        **CHANGE_OPTIONS,
+    ),
+)
+
+# wsman.winrm.compliance_report: the run's report from the per-host reports of wsman.winrm.converge.
+COMPLIANCE_REPORT = dict(
+    argument_spec=dict(
+        dir=dict(type="path", required=True),
+        name=dict(type="str", default="compliance"),
+        hosts=dict(type="list", elements="str"),
+        title=dict(type="str"),
+    ),
 )

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The secure-baseline control catalog for WinRM and its evaluation against ``wsman.winrm.info``.
 
-Pure data and pure functions (standard library only, no Ansible), so the report filters, the roles
-and the unit tests all call the same code.
+Pure data and pure functions (no Ansible, no network), so the report filters, the converge action
+and the unit tests all call the same code. The policy values come from the one table of them
+(``policy.py``).
 
 Sources: the control ids, policy values, expected values and profiles come from the collection's
 reference ``security-controls.md`` (tables "The six controls both STIG and CIS share", "CIS level 2
@@ -28,6 +29,8 @@ import dataclasses
 import re
 import typing as t
 
+from ansible_collections.wsman.winrm.plugins.module_utils.policy import POLICY_SETTINGS, policy_setting, short_key
+
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
 # ----------------------------------------------------------------------------------------------
@@ -43,14 +46,9 @@ PROFILES = ("domain_kerberos", "workgroup_https", "certificate_only")
 
 MANAGED_OVER_WINRM = "managed over WinRM"
 
-# Registry keys of the policy values, as the info result spells them (``policy[].path``). Kept
-# here rather than imported from resources.py, which needs pypsrp; this module must stay pure.
-_POLICY_KEYS = {
-    "client": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Client",
-    "service": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service",
-    "service\\winrs": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\WinRS",
-    "system": r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System",
-}
+# Registry keys of the policy values, as the info result spells them (``policy[].path``), by the
+# short names the catalog uses (``Client``, ``Service``, ``Service\\WinRS``, ``System``).
+_POLICY_KEYS = {short_key(setting).lower(): setting.path for setting in POLICY_SETTINGS}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -571,6 +569,11 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             "reason": reason,
             "evidence": _evidence(info_result, control.settings + control.evidence),
         }
+        if status == FAIL:
+            held = _held_by_policy(info_result, control)
+            if held:
+                reason = "%s; held by Group Policy: %s - change it there (or let the baseline override it)" % (
+                    reason, "; ".join(held))
         declared = [deviations[key] for key in (control.id, references["cis"], references["stig"])
                     if key and key in deviations]
         # A declared deviation explains a failure; a control that passes or cannot be judged keeps
@@ -579,6 +582,21 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             result.update(status=DEVIATION, reason=declared[0], evaluated_status=status)
         results.append(result)
     return results
+
+
+def _held_by_policy(info: t.Mapping[str, t.Any], control: Control) -> list[str]:
+    """The configured policy values that hold a control's settings, each with its Group Policy
+    setting and where it is in the Group Policy editor (the settings Windows marks Source="GPO")."""
+    held = []
+    gpo = set(info.get("gpo_controlled") or [])
+    for item in info.get("policy") or []:
+        try:
+            setting = policy_setting(str(item.get("path", "")), str(item.get("name", "")))
+        except KeyError:
+            continue
+        if any(path in gpo and path in setting.controls for path in control.settings):
+            held.append("%s = %s (%s)" % (setting.full_name, item.get("value"), setting.describe().split(" (", 1)[1][:-1]))
+    return held
 
 
 def summarize(results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, int]:

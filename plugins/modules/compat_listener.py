@@ -21,8 +21,9 @@ description:
     O(policy_controlled).
   - Turning off the compatibility listener the task connects through (port 80 or 443) is refused
     unless O(force=true).
-  - Every run warns about the firewall and the clients. Windows enables its firewall rule for port
-    80 (C(WINRM-HTTP-Compat-In-TCP)) when the HTTP compatibility listener is turned on, and leaves it
+  - A run that turns a listener on or off warns about the firewall and the clients (a run that
+    changes nothing says nothing). Windows enables its firewall rule for port 80
+    (C(WINRM-HTTP-Compat-In-TCP)) when the HTTP compatibility listener is turned on, and leaves it
     when the listener is turned off; it predefines no rule for port 443. Clients still on ports
     80/443 (WinRM 1.1 clients, connection URIs without a port) depend on these listeners.
 author:

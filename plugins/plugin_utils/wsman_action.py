@@ -4,7 +4,7 @@
 
 One task flows through here: validate the arguments against the spec, resolve the host's endpoint
 with the one resolver, open the one session, let the module do its requests, and turn every
-failure into a result with a clear message. Modules implement ``execute()`` only.
+failure into a result with a clear message. Modules implement ``manage()`` (see ``WSManAction``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.wsman.winrm.plugins.module_utils import resources
+from ansible_collections.wsman.winrm.plugins.module_utils import plan
+from ansible_collections.wsman.winrm.plugins.module_utils.config import InvalidReply
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
+from ansible_collections.wsman.winrm.plugins.module_utils.policy import PolicyValues
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
     ConnectionFailed,
     Session,
@@ -26,6 +28,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
     WSManError,
     WSManFault,
 )
+from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import (
     resolver_input,
     winrm_plugin,
@@ -47,19 +50,6 @@ CONNECTION_VARIABLES = (
 )
 CONNECTION_PREFIXES = ("ansible_winrm_", "ansible_psrp_", "wsman_winrm_")
 
-# The config sections a partial Put can address, deepest first: a change is sent to the deepest
-# section that holds all of its settings, so a task changing only service auth sends only Auth.
-PUT_TARGETS = (
-    ("service.auth", resources.ServiceAuth),
-    ("service.default_ports", resources.ServiceDefaultPorts),
-    ("client.auth", resources.ClientAuth),
-    ("client.default_ports", resources.ClientDefaultPorts),
-    ("service", resources.ServiceConfig),
-    ("client", resources.ClientConfig),
-    ("winrs", resources.Winrs),
-    ("", resources.WinRMConfig),
-)
-
 
 def unreachable(error: WSManError) -> bool:
     """Refused or dropped connections, DNS, routing, proxies, TLS and timeouts: the host was not
@@ -74,29 +64,21 @@ class ChangeRefused(AnsibleActionFail):
     """A change the module will not send (GPO-controlled, read-only, or cutting its own connection)."""
 
 
-def put_target(paths: t.Iterable[str]) -> tuple[str, type]:
-    """The deepest section holding every dotted path, and its resource class."""
-    paths = list(paths)
-    for prefix, resource_class in PUT_TARGETS:
-        if all(not prefix or path.startswith(prefix + ".") for path in paths):
-            return prefix, resource_class
-    raise AssertionError("unreachable: the root holds every path")
-
-
-def policy_refusal(snapshot: resources.ConfigSnapshot, controlled: dict[str, t.Any]) -> str:
-    """The message for changes Windows refuses because Group Policy sets the value."""
-    parts = []
-    for path, change in sorted(controlled.items()):
-        policies = snapshot.policy.controlling(path)
-        named = ", ".join(f"{setting.path}\\{setting.name}" for setting in policies) or "a WinRM policy"
-        parts.append(f"{path} (wanted {change['after']!r}, Group Policy sets {change['before']!r} through {named})")
+def held_refusal(held: t.Sequence[plan.Held]) -> str:
+    """The message for changes Group Policy holds: what, the policy value, and where to change it."""
     return ("These settings are controlled by Group Policy and Windows refuses to change them "
-            "(fault 2150858890): " + "; ".join(parts) + ". Change the policy value with wsman.winrm.policy "
-            "(state: absent means Not Configured), or set policy_controlled: skip to leave them and go on.")
+            "(fault 2150858890): " + "; ".join(item.describe() for item in held) + ". Change them where the policy "
+            "is set (the Group Policy object, or for a local WinRM policy value wsman.winrm.policy, where state: "
+            "absent means Not Configured), or set policy_controlled: skip to leave them and go on.")
 
 
 class WSManAction(ActionBase):
-    """Runs on the controller and talks WS-Management to the host; no module code is shipped."""
+    """Runs on the controller and talks WS-Management to the host; no module code is shipped.
+
+    A module implements ``manage()``: validate its arguments, read the host, build a
+    ``plan.Plan`` and hand it to ``apply_plan()``, which is where check mode, diff, Group Policy
+    refusal or skip, the anti-lockout guard, rollback and the read-back after faults live.
+    """
 
     # The WS-Man session is this plugin's own: Ansible's connection to the host is never opened.
     _requires_connection = False
@@ -108,28 +90,79 @@ class WSManAction(ActionBase):
     argument_options: dict[str, t.Any] = {}
 
     def execute(self, session: Session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The module's work, with a malformed reply value reported against the host it came from."""
+        try:
+            return self.manage(session, args, task_vars)
+        except InvalidReply as error:
+            raise error.at(session.endpoint.url) from None
+
+    def manage(self, session: Session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         raise NotImplementedError
 
-    # ---- helpers the modules share ---------------------------------------------------------
+    # ---- the pipeline ---------------------------------------------------------------------------
 
-    def guard_lockout(self, session: Session, config_after: t.Any, listeners_before: t.Sequence[t.Any],
-                      listeners_after: t.Sequence[t.Any], force: bool, result: dict[str, t.Any],
-                      config_before: t.Any = None) -> None:
-        """Refuse a change that would cut this task's own connection, unless force is set.
+    def apply_plan(self, change: plan.Plan, args: t.Mapping[str, t.Any],
+                   result: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        """Decide and carry out a plan; the result has changed, before, after, changes, diff.
 
-        With ``config_before``, a reason that already holds for the current state is not the
-        change's doing (the task did connect, e.g. through a NAT the filter check cannot see), so
-        only reasons the change introduces count.
+        Refused before anything is sent: invalid items, items Group Policy holds (unless
+        ``policy_controlled: skip``, which leaves them and reports ``policy_skipped``) and changes
+        that would cut the task's own connection (unless ``force``). Check mode stops there with
+        the prediction. A failure while sending rolls back what was applied and fails the task
+        with what the host holds (``host_state``).
         """
-        reasons = lockout_reasons(session.endpoint, config_after, listeners_before, listeners_after)
-        if config_before is not None and reasons:
-            already = set(lockout_reasons(session.endpoint, config_before, listeners_before, listeners_before))
-            reasons = [reason for reason in reasons if reason not in already]
-        WSManAction.refuse_unless_forced(
-            reasons, force, result, refusal="Refusing a change that would lock this controller out",
-            advice="Make the change through another listener or auth method first (the roles order it "
-                   "for you), or set force: true if you have another way back in.",
-            forced="this change cuts the connection the task used")
+        result = result if result is not None else {}
+        warnings = result.setdefault("warnings", [])
+        if change.invalid:
+            raise ChangeRefused("Read-only settings cannot be changed: " + ", ".join(change.invalid))
+        if change.held:
+            if args.get("policy_controlled", "fail") == "fail":
+                raise ChangeRefused(held_refusal(change.held))
+            result["policy_skipped"] = [item.item for item in change.held]
+            warnings.append("Left unchanged because Group Policy controls them: " + ", ".join(result["policy_skipped"]))
+        for refusal in change.refusals:
+            self.refuse_unless_forced(refusal.reasons, bool(args.get("force", False)), result, refusal.refusal,
+                                      refusal.advice, refusal.forced)
+        warnings.extend(change.warnings)
+        after = change.after
+        if change.changes and not self._task.check_mode:
+            outcome = plan.carry_out(change.steps)
+            result["host_state"] = outcome.host_state
+            if outcome.error is not None:
+                return self.failed_plan(change, outcome, result)
+            if outcome.notes:
+                warnings.extend(outcome.notes)
+            if change.finish is not None:
+                after = change.finish(outcome.answers)
+        result.update(changed=bool(change.changes), before=change.before, after=after, changes=change.changes)
+        if self._task.diff:
+            diff_before, diff_after = change.diff if change.diff is not None else (change.before, after)
+            result["diff"] = {"before": diff_before if diff_before is not None else {},
+                              "after": diff_after if diff_after is not None else {},
+                              "before_header": change.header, "after_header": change.header}
+        if not warnings:
+            del result["warnings"]
+        return result
+
+    @staticmethod
+    def failed_plan(change: plan.Plan, outcome: plan.Outcome, result: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The failed result of a plan: the cause, what was put back, what the host holds.
+
+        ``after`` is what the host holds when that is known (its state before, or the whole
+        change), else None; ``changed`` is true unless the host is back where it was."""
+        error = outcome.error
+        cause = error.message if isinstance(error, plan.StepFailed) else str(error)
+        state = outcome.host_state
+        result.update(failed=True, host_state=state, rolled_back=outcome.rolled_back, failed_step=outcome.failed_step,
+                      changed=state != plan.BEFORE, before=change.before, changes=change.changes,
+                      after={plan.BEFORE: change.before, plan.AFTER: change.after}.get(state),
+                      msg="%s failed: %s. %s" % (outcome.failed_step, cause.rstrip(". "), outcome.summary()))
+        code = getattr(error, "code", None)
+        if code is not None:
+            result["fault_code"] = code
+        if not result.get("warnings"):
+            result.pop("warnings", None)
+        return result
 
     @staticmethod
     def refuse_unless_forced(reasons: list[str], force: bool, result: dict[str, t.Any], refusal: str, advice: str,
@@ -142,55 +175,35 @@ class WSManAction(ActionBase):
             raise ChangeRefused(f"{refusal}: " + "; ".join(reasons) + ". " + advice)
         result.setdefault("warnings", []).append(f"force: true: {forced}: " + "; ".join(reasons))
 
-    def converge_config(self, session: Session, snapshot: resources.ConfigSnapshot, desired: dict[str, t.Any],
-                        args: dict[str, t.Any], scope: str) -> dict[str, t.Any]:
-        """Bring winrm/config settings (dotted paths -> value, None = unmanaged) to ``desired``.
-
-        One partial Put to the deepest section holding every change; GPO-controlled settings are
-        refused or skipped per ``policy_controlled``; check mode predicts the same result without
-        sending; ``scope`` (e.g. ``service.auth``) is the part shown in before/after and the diff.
-        """
-        result: dict[str, t.Any] = {}
-        changes = resources.diff(snapshot.config, desired)
-        if changes["read_only"]:
-            raise ChangeRefused("Read-only settings cannot be changed: " + ", ".join(sorted(changes["read_only"])))
-        if changes["policy_controlled"] and not snapshot.policy.values:
+    def plan_settings(self, session: Session, snapshot: t.Any, desired: t.Mapping[str, t.Any],
+                      scope: str) -> plan.Plan:
+        """The plan bringing winrm/config settings to ``desired`` (one partial Put), guarded against
+        cutting this task's connection (compatibility listeners follow their switches)."""
+        change = settings.plan_settings(session, snapshot.config, desired, scope, snapshot.policy)
+        if change.held and not snapshot.policy.values:
             # Callers usually skip the policy read (several requests); the refusal must still name
             # the policy value, so read it now, only on this path. A failed read keeps the generic name.
             try:
-                snapshot.policy = resources.PolicyValues.read(session)
+                snapshot.policy = PolicyValues.read(session)
+                change = settings.plan_settings(session, snapshot.config, desired, scope, snapshot.policy)
             except WSManError as error:
                 display.vvv(f"wsman.winrm: could not read the WinRM policy values: {error}")
-        if changes["policy_controlled"]:
-            if args.get("policy_controlled", "fail") == "fail":
-                raise ChangeRefused(policy_refusal(snapshot, changes["policy_controlled"]))
-            result["policy_skipped"] = sorted(changes["policy_controlled"])
-            result.setdefault("warnings", []).append(
-                "Left unchanged because Group Policy controls them: " + ", ".join(result["policy_skipped"]))
-        to_send = {path: change["after"] for path, change in changes["changes"].items()}
-        after = snapshot.config.updated(to_send)
-        self.guard_lockout(session, after, snapshot.listeners, snapshot.listeners, args.get("force", False), result,
-                           config_before=snapshot.config)
-        if to_send and not self._task.check_mode:
-            prefix, resource_class = put_target(to_send)
-            relative = {path[len(prefix) + 1:] if prefix else path: value for path, value in to_send.items()}
-            reply = session.put(resource_class.RESOURCE_URI, resource_class.render(relative))
-            written = resource_class.from_xml(reply)
-            after = snapshot.config.copy()
-            if prefix:
-                parent_path, _sep, name = prefix.rpartition(".")
-                parent = after.get_section(parent_path) if parent_path else after
-                parent.sections[name] = written
-            else:
-                after = written
-        before_view = snapshot.config.get_section(scope).to_dict() if scope else snapshot.config.to_dict()
-        after_view = after.get_section(scope).to_dict() if scope else after.to_dict()
-        result.update(changed=bool(to_send), before=before_view, after=after_view,
-                      changes=sorted(to_send))
-        if self._task.diff:
-            result["diff"] = {"before": before_view, "after": after_view,
-                              "before_header": scope or "winrm/config", "after_header": scope or "winrm/config"}
-        return result
+        listeners_after = settings.listeners_after_settings(snapshot.listeners, change.predicted)
+        change.refusals.append(plan.lockout(self.lockout_reasons(
+            session.endpoint, snapshot.config, change.predicted, snapshot.listeners, listeners_after)))
+        return change
+
+    @staticmethod
+    def lockout_reasons(endpoint: t.Any, config_before: t.Any, config_after: t.Any, listeners_before: t.Sequence[t.Any],
+                        listeners_after: t.Sequence[t.Any]) -> list[str]:
+        """Why the change would cut this task's own connection. A reason that already holds for the
+        current state is not the change's doing (the task did connect, e.g. through a NAT the filter
+        check cannot see), so only reasons the change introduces count."""
+        reasons = lockout_reasons(endpoint, config_after, listeners_before, listeners_after)
+        if reasons:
+            already = set(lockout_reasons(endpoint, config_before, listeners_before, listeners_before))
+            reasons = [reason for reason in reasons if reason not in already]
+        return reasons
 
     def connection_variables(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """The host variables the resolver reads, as the host's connection plugin reads them.

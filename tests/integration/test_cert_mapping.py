@@ -282,7 +282,7 @@ def test_removing_the_mapping_this_task_logs_on_with_is_refused_unless_forced(fl
                  dict(mapping_task(state="absent"), vars=over_certificate)]
         results, _outcome = run(fleet, tasks, tmp_path / "refused")
         for result in results:
-            assert result["failed"] and "Refusing to" in result["msg"] and CLIENT_SUBJECT in result["msg"]
+            assert result["failed"] and "lock this controller out" in result["msg"] and CLIENT_SUBJECT in result["msg"]
             assert "force: true" in result["msg"]
         assert find_mapping(fleet, host)["Enabled"] == "true"
 

@@ -83,7 +83,8 @@ def test_valid_input_in_windows_spelling():
     wanted = lst.validate(args(transport="https", port=5986, url_prefix="wsman/v2", certificate_thumbprint=pasted,
                                hostname=" win01 "))
     assert wanted == {"address": "*", "transport": "HTTPS", "port": 5986, "url_prefix": "wsman/v2",
-                      "certificate_thumbprint": THUMBPRINT, "hostname": "win01", "enabled": None}
+                      "certificate_thumbprint": THUMBPRINT, "hostname": "win01", "enabled": None,
+                      "state": "present"}
 
 
 # ---- prediction --------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_predicted_compatibility_listeners():
     snap = snapshot([listener(), https])
     after = snap.config.updated({"service.enable_compatibility_http_listener": True,
                                  "service.enable_compatibility_https_listener": True})
-    predicted = [item.to_dict() for item in compat.predicted_compatibility_listeners(snap, after)]
+    predicted = [item.to_dict() for item in compat.predicted_compatibility_listeners(snap.listeners, after)]
     assert predicted == [
         {"address": "*", "transport": "HTTP", "port": 80, "hostname": "", "enabled": True, "url_prefix": "wsman",
          "certificate_thumbprint": "", "listening_on": ["192.0.2.10", "127.0.0.1"], "source": "Compatibility"},
@@ -163,16 +164,17 @@ def test_predicted_compatibility_listeners():
          "certificate_thumbprint": THUMBPRINT, "listening_on": ["192.0.2.10", "127.0.0.1"],
          "source": "Compatibility"},
     ]
-    assert compat.predicted_compatibility_listeners(snap, snap.config) == []
+    assert compat.predicted_compatibility_listeners(snap.listeners, snap.config) == []
 
 
-def test_every_run_warns_about_the_firewall_and_the_clients():
+def test_warns_only_about_what_the_task_changes():
     off = {"http": False, "https": False}
     on = {"http": True, "https": False}
-    (turned_on,) = compat.firewall_warnings(off, on, ["http"])
+    (turned_on,) = compat.compatibility_warnings(off, on)
     assert "port 80" in turned_on and "firewall" in turned_on and "will be enabled" in turned_on
     assert "depend" in turned_on
-    (turned_off,) = compat.firewall_warnings(on, off, ["http"])
+    (turned_off,) = compat.compatibility_warnings(on, off)
     assert "left as it is" in turned_off and "wsman.winrm.firewall_rule" in turned_off
-    unmanaged = compat.firewall_warnings(off, off, [])
-    assert len(unmanaged) == 2 and "443" in unmanaged[1]
+    assert compat.compatibility_warnings(off, off) == [] and compat.compatibility_warnings(on, on) == []
+    (https_on,) = compat.compatibility_warnings(off, {"http": False, "https": True})
+    assert "443" in https_on

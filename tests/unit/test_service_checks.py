@@ -10,7 +10,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.wsman.winrm.plugins.action.service import (
     desired_service, normalise_thumbprint, validate_ip_filter, validate_root_sddl)
 from ansible_collections.wsman.winrm.plugins.module_utils import resources
-from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused, WSManAction
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 
 @pytest.mark.parametrize("text, version", [
@@ -104,16 +104,12 @@ def test_lockout_counts_only_reasons_the_change_introduces():
     # Reached through a NAT: the address dialled is outside the host's own filter already.
     endpoint = types.SimpleNamespace(scheme="http", host="203.0.113.5", port=5985, auth="ntlm",
                                      encryption="always", url="http://203.0.113.5:5985/wsman")
-    session = types.SimpleNamespace(endpoint=endpoint)
     before = _config(ipv4_filter="10.0.0.1-10.0.0.254")
-    result: dict = {}
-    WSManAction.guard_lockout(None, session, before.updated({"service.max_connections": 10}), [], [], False, result,
-                              config_before=before)
-    assert result == {}
-    with pytest.raises(ChangeRefused) as error:  # without the before state, the old rule refuses
-        WSManAction.guard_lockout(None, session, before, [], [], False, {})
-    assert "ipv4_filter" in error.value.message
-    with pytest.raises(ChangeRefused) as error:  # a reason the change adds still counts
-        WSManAction.guard_lockout(None, session, before.updated({"service.allow_remote_access": False}), [], [],
-                                  False, {}, config_before=before)
-    assert "AllowRemoteAccess" in error.value.message and "ipv4_filter" not in error.value.message
+    assert WSManAction.lockout_reasons(endpoint, before, before.updated({"service.max_connections": 10}), [], []) == []
+    # a reason the change adds still counts
+    reasons = WSManAction.lockout_reasons(endpoint, before, before.updated({"service.allow_remote_access": False}),
+                                          [], [])
+    assert len(reasons) == 1 and "AllowRemoteAccess" in reasons[0]
+    # without the state before as the reference, the rule would refuse the address already outside
+    assert any("ipv4_filter" in reason for reason in
+               WSManAction.lockout_reasons(endpoint, _config(), before, [], []))
