@@ -67,6 +67,8 @@ def area(step: plan.Step) -> list[str]:
     """The report's names for what a step changes (the parts a baseline is made of)."""
     if step.name.startswith("policy value "):
         return [POLICY_STEP]
+    if step.name.startswith(REMOVE_STEP):
+        return [REMOVE_STEP]
     if step.name != SETTINGS_STEP:
         return [step.name] if step.changes else []
     names = []
@@ -95,7 +97,8 @@ class ActionModule(WSManAction):
             change, conflicts = self._plan(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
-            final = main if result.get("failed") else self._final_session(main, https_session, change)
+            moved = not result.get("failed") and not self._task.check_mode and result["changed"]
+            final = self._final_session(main, https_session, change) if moved else main
             result["endpoint_changed"] = final.endpoint.url != session.endpoint.url
             return self._report(args, task_vars, result, change, snapshot, after, final)
         finally:
@@ -158,15 +161,14 @@ class ActionModule(WSManAction):
                 if not clashes:
                     kept.append((option, value))
             named = kept
-        policy_plan = plan_policy(main, snapshot.policy, named)
-        policy_after = policy_plan.predicted
+        policy_plan, settings_plan = self._plan_values(main, snapshot, named, args)
+        if args["policy_conflicts"] == "override" and settings_plan.held:
+            # The policy yields: a value that holds a wanted setting at another value gets the wanted one.
+            named = named + self._yielding(settings_plan.held, policy_plan.predicted, named)
+            policy_plan, settings_plan = self._plan_values(main, snapshot, named, args)
+        policy_after, config_after = policy_plan.predicted, settings_plan.predicted
         change.refusals += policy_plan.refusals
         change.steps += policy_plan.steps
-        # 2. settings, as the config will show once the policy values are in place
-        base = settings.with_policy(snapshot.config, policy_after, snapshot.policy.values)
-        settings_plan = settings.plan_settings(main, base, desired_settings(args, base), "", PolicyValues(policy_after),
-                                               name=SETTINGS_STEP)
-        config_after = settings_plan.predicted
         change.invalid += settings_plan.invalid
         change.held += settings_plan.held
         change.steps += settings_plan.steps
@@ -182,6 +184,31 @@ class ActionModule(WSManAction):
         change.after = predicted.to_dict(parts=READ_PARTS)
         change.predicted = predicted
         return change, conflicts
+
+    @staticmethod
+    def _plan_values(main: Session, snapshot: resources.ConfigSnapshot, named: list[t.Any],
+                     args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, plan.Plan]:
+        """The policy writes, then the settings as the config will show once those are in place."""
+        policy_plan = plan_policy(main, snapshot.policy, named)
+        base = settings.with_policy(snapshot.config, policy_plan.predicted, snapshot.policy.values)
+        settings_plan = settings.plan_settings(main, base, desired_settings(args, base), "",
+                                               PolicyValues(policy_plan.predicted), name=SETTINGS_STEP)
+        return policy_plan, settings_plan
+
+    @staticmethod
+    def _yielding(held: list[plan.Held], policy_after: t.Mapping[tuple[str, str], t.Any],
+                  named: list[t.Any]) -> list[t.Any]:
+        """(option, value) for the policy values that hold these settings, set to the wanted values."""
+        already = {option.path for option, _value in named}
+        extra = []
+        for item in held:
+            for setting in PolicyValues(policy_after).controlling(item.item):
+                option = option_for(setting)
+                if option.path in already or option.value.controls != (item.item,):
+                    continue  # e.g. AllowAutoConfig holds the IP filters and the listeners together
+                extra.append((option, item.wanted))
+                already.add(option.path)
+        return extra
 
     def _plan_https(self, change: plan.Plan, main: Session, https_session: Session,
                     snapshot: resources.ConfigSnapshot, predicted: resources.ConfigSnapshot,

@@ -558,6 +558,10 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             status, actual, reason = NOT_APPLICABLE, None, control.not_applicable[profile]
         else:
             status, actual, reason = RULES[control.rule](control, info_result, profile, options)
+        if status == FAIL:
+            held = _held_by_policy(info_result, control)
+            if held:
+                reason = "%s; held by Group Policy: %s - change it where that policy is set" % (reason, "; ".join(held))
         result = {
             "id": control.id,
             "title": control.title,
@@ -569,11 +573,6 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             "reason": reason,
             "evidence": _evidence(info_result, control.settings + control.evidence),
         }
-        if status == FAIL:
-            held = _held_by_policy(info_result, control)
-            if held:
-                reason = "%s; held by Group Policy: %s - change it there (or let the baseline override it)" % (
-                    reason, "; ".join(held))
         declared = [deviations[key] for key in (control.id, references["cis"], references["stig"])
                     if key and key in deviations]
         # A declared deviation explains a failure; a control that passes or cannot be judged keeps

@@ -119,7 +119,8 @@ class WSManAction(ActionBase):
             if args.get("policy_controlled", "fail") == "fail":
                 raise ChangeRefused(held_refusal(change.held))
             result["policy_skipped"] = [item.item for item in change.held]
-            warnings.append("Left unchanged because Group Policy controls them: " + ", ".join(result["policy_skipped"]))
+            warnings.append("Left unchanged because Group Policy controls them: "
+                            + "; ".join(item.describe() for item in change.held))
         for refusal in change.refusals:
             self.refuse_unless_forced(refusal.reasons, bool(args.get("force", False)), result, refusal.refusal,
                                       refusal.advice, refusal.forced)
