@@ -28,7 +28,9 @@ from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoi
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     InvalidValue, PolicyValues, desired_options, option_for, plan_policy, same_value, writes_for,
 )
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import ConnectionFailed, Session, TimedOut, WSManError
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
+    AuthenticationFailed, ConnectionFailed, Session, TimedOut, WSManError, WSManFault,
+)
 from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as listener_plans
 from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.reports import write_reports
@@ -63,6 +65,45 @@ def desired_settings(args: t.Mapping[str, t.Any], current: t.Any) -> dict[str, t
     return desired
 
 
+class Reconnecting:
+    """A session that starts afresh after its connection broke, and logs on again once when the
+    host forgot it.
+
+    A dropped or timed-out exchange leaves the client's message encryption out of step with any
+    new connection, so the next request opens a new session. Deleting and re-creating a listener
+    (a rollback of the HTTP removal) closes the connections it carried: the next request meets
+    HTTP 401, which means it was not processed, so one fresh logon and the same request again is
+    safe; a second 401 is a real refusal."""
+
+    OPERATIONS = ("get", "put", "create", "delete", "enumerate", "invoke")
+
+    def __init__(self, session: Session):
+        self.session, self.endpoint = session, session.endpoint
+        self._answered = False
+
+    def __getattr__(self, name: str) -> t.Any:
+        operation = getattr(self.session, name)
+        if name not in self.OPERATIONS:
+            return operation
+
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            try:
+                reply = operation(*args, **kwargs)
+            except AuthenticationFailed:
+                if not self._answered:
+                    raise
+                self.session.close()
+                reply = getattr(self.session, name)(*args, **kwargs)
+            except WSManFault:
+                raise  # the host's own answer: the connection is fine
+            except WSManError:
+                self.session.close()  # the next request starts a new connection and logon
+                raise
+            self._answered = True
+            return reply
+        return call
+
+
 def area(step: plan.Step) -> list[str]:
     """The report's names for what a step changes (the parts a baseline is made of)."""
     if step.name.startswith("policy value "):
@@ -91,9 +132,9 @@ class ActionModule(WSManAction):
         except InvalidValue as error:
             raise AnsibleActionFail("policy: invalid values: %s. Nothing was sent." % error) from None
         https = args.get("https")
-        https_session = Session(self._https_endpoint(task_vars, https)) if https else None
+        https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
-            main, snapshot = self._read(session, https_session, https)
+            main, snapshot = self._read(Reconnecting(session), https_session, https)
             change, conflicts = self._plan(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
@@ -103,7 +144,7 @@ class ActionModule(WSManAction):
             return self._report(args, task_vars, result, change, snapshot, after, final)
         finally:
             if https_session is not None:
-                https_session.close()
+                https_session.session.close()
 
     # ---- sessions ---------------------------------------------------------------------------
 
