@@ -1,6 +1,11 @@
-"""wsman.winrm.secure_baseline with ansible-playbook against simulated hosts: the check-mode audit
-changes nothing, the apply moves the hosts to HTTPS and a rerun changes nothing, the rescue path
-leaves the HTTP listener in place. Results are read back with plain pypsrp (harness.Fleet)."""
+"""wsman.winrm.secure_baseline with ansible-playbook against simulated hosts of every profile.
+
+The check-mode audit changes nothing and predicts, per host and per step, exactly what the apply
+then changes; the apply moves the hosts to HTTPS and a rerun changes nothing; Group Policy is never
+fought by default; a failed HTTPS proof puts everything back, an HTTPS listener on another port
+included; the reports go under the directory ansible-playbook runs in. Results are read back with
+plain pypsrp (faultproxy.plain_state).
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,19 @@ import pytest
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from pypsrp.exceptions import WSManFaultError
-from pypsrp.wsman import SelectorSet
 
-from harness import CONFIG, Fleet, FleetProcess, installed_collections, value_of
+from faultproxy import plain_state
+from harness import Fleet, FleetProcess, installed_collections
 
-FLEET_PROFILES = "server2022,winrm11,upgraded11,server2022"
-LISTENER = f"{CONFIG}/Listener"
+FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,server2022,winrm11"
+PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "playbooks", "secure_baseline.yml")
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     """Its own loopback /24, away from the harness' shared counter (other test runs use 127.0.40.x)."""
-    process = FleetProcess(str(tmp_path_factory.mktemp("baseline-fleet")), hosts=4, profiles=FLEET_PROFILES,
+    process = FleetProcess(str(tmp_path_factory.mktemp("baseline-fleet")), hosts=6, profiles=FLEET_PROFILES,
                            base_address="127.0.217.1").start()
     try:
         yield Fleet(process)
@@ -34,100 +39,99 @@ def fleet(tmp_path_factory):
         process.stop()
 
 
-def run_role(fleet, tmp_path, check=False, limit=None, extra_vars=None):
-    """ansible-playbook with the role; returns (completed process, {host: {ok, changed, failed}})."""
-    report_dir = tmp_path / "compliance"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "Secure baseline", "hosts": "windows", "gather_facts": False,
-        "roles": [{"role": "wsman.winrm.secure_baseline"}],
-    }]))
-    variables = {"secure_baseline_report_dir": str(report_dir),
+def hosts_of(fleet, profile):
+    return [(name, host_vars) for name, host_vars in sorted(fleet.hosts().items())
+            if host_vars["wsman_winrm_sim_profile"] == profile]
+
+
+def run_role(fleet, tmp_path, check=False, limit=None, extra_vars=None, report_dir=True):
+    """The shipped playbook, run from ``tmp_path``; returns (completed, recap per host, report dir)."""
+    variables = {"secure_baseline_hosts": "windows",
                  # the simulator's bound port for Windows' 5986 (it differs when 5986 is taken)
                  "secure_baseline_https_connection_port": "{{ wsman_winrm_sim_ports[5986] | default(5986) }}"}
+    if report_dir:
+        variables["secure_baseline_report_dir"] = str(tmp_path / "reports")
     variables.update(extra_vars or {})
-    command = ["ansible-playbook", "-i", fleet.inventory_path, str(playbook), "-e", json.dumps(variables)]
+    command = ["ansible-playbook", "-i", fleet.inventory_path, PLAYBOOK, "-e", json.dumps(variables)]
     if check:
         command.append("--check")
     if limit:
         command += ["--limit", limit]
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
                ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_FORCE_COLOR="0")
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False,
+                               cwd=tmp_path)
     recap = {}
     for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", completed.stdout, re.M):
         recap[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return completed, recap, report_dir
+    return completed, recap, tmp_path / ("reports" if report_dir else "compliance")
 
 
-def plain_get(fleet, host_vars, resource, selectors=None, https=True):
-    """A Get with a plain pypsrp client (not the collection), over HTTPS or HTTP."""
-    selector_set = None
-    if selectors:
-        selector_set = SelectorSet()
-        for name, value in selectors.items():
-            selector_set.add_option(name, value)
-    with fleet.client(host_vars, https=https) as client:
-        return client.get(resource, selector_set=selector_set)
+def report_of(reports, name):
+    return json.loads((reports / f"{name}.json").read_text())
 
 
-def service_settings(fleet, host_vars, https=True):
-    """The Service element of winrm/config (the sim serves the whole tree in one Get)."""
-    config = plain_get(fleet, host_vars, CONFIG, https=https)
-    return next(e for e in config.iter() if e.tag.rsplit("}", 1)[-1] == "Service")
+def test_audit_predicts_the_apply_step_by_step_and_a_rerun_changes_nothing(fleet, tmp_path):
+    names = [name for profile in ("server2022", "winrm11", "upgraded11", "gpo") for name, _hv in hosts_of(fleet, profile)[:1]]
+    limit = ":".join(names)
+    before = {name: plain_state(fleet.hosts()[name]) for name in names}
 
-
-def http_listener_exists(fleet, host_vars, port):
-    try:
-        plain_get(fleet, host_vars, LISTENER, {"Address": "*", "Transport": "HTTP"})
-        return True
-    except WSManFaultError:
-        return False
-
-
-def test_check_mode_is_an_audit(fleet, tmp_path):
-    completed, recap, reports = run_role(fleet, tmp_path, check=True, limit="sim_server2022,sim_upgraded11")
-    assert completed.returncode == 0, completed.stdout[-3000:]
-    for name, host_vars in fleet.hosts().items():
-        if host_vars["wsman_winrm_sim_profile"] == "winrm11":
-            continue
-        # Nothing changed: HTTP listener still there, CBT still Relaxed, Basic policy not written.
-        assert http_listener_exists(fleet, host_vars, 5985)
-        assert value_of(service_settings(fleet, host_vars, https=False), "CbtHardeningLevel") == "Relaxed"
-        report = json.loads((reports / f"{name}.json").read_text())
-        assert report["mode"] == "audit"
+    audit, recap, reports = run_role(fleet, tmp_path / "audit", check=True, limit=limit)
+    assert audit.returncode == 0, audit.stdout[-3000:]
+    predicted = {}
+    for name in names:
+        assert plain_state(fleet.hosts()[name]) == before[name], name  # an audit changes nothing
+        report = report_of(reports, name)
+        assert report["mode"] == "audit" and report["changed"] is True
         statuses = {c["id"]: c["status"] for c in report["after"]}
-        assert statuses["service_basic"] == "fail" and statuses["service_auto_config"] == "deviation"
-        assert "policy values" in report["changed_steps"]
+        assert statuses["service_auto_config"] == "deviation"
+        predicted[name] = report["steps"]
+    assert "policy values" in report_of(reports, names[0])["changed_steps"]
     assert (reports / "secure_baseline.xml").read_text().startswith("<?xml")
 
-
-def test_apply_moves_to_https_and_rerun_changes_nothing(fleet, tmp_path):
-    limit = "sim_server2022:sim_winrm11:sim_upgraded11:!SIM-2022-04"
-    completed, recap, reports = run_role(fleet, tmp_path, limit=limit)
-    assert completed.returncode == 0, completed.stdout[-4000:]
-    assert sum(counts["changed"] for counts in recap.values()) > 0
-    for name, host_vars in fleet.hosts().items():
-        if name == "SIM-2022-04":
-            continue
-        assert not http_listener_exists(fleet, host_vars, 5985), name
-        https = plain_get(fleet, host_vars, LISTENER, {"Address": "*", "Transport": "HTTPS"})
-        assert value_of(https, "Port") in ("5986", "443")
-        service = service_settings(fleet, host_vars)
-        assert value_of(service, "CbtHardeningLevel") == "Strict"
-        assert value_of(service, "Basic") == "false"
-        assert value_of(service, "EnableCompatibilityHttpListener") == "false"
-        report = json.loads((reports / f"{name}.json").read_text())
-        # The play's connection survived the HTTP removal: the last read went over HTTPS.
-        assert report["endpoint"]["scheme"] == "https"
-        assert report["changed"] is True
-        assert not [c for c in report["after"] if c["status"] == "fail"], report["after"]
+    applied, recap, reports = run_role(fleet, tmp_path / "apply", limit=limit)
+    assert applied.returncode == 0, applied.stdout[-4000:]
+    for name in names:
+        profile = fleet.hosts()[name]["wsman_winrm_sim_profile"]
+        report = report_of(reports, name)
+        # check mode predicted exactly, per host and per step, what the apply changed
+        assert report["steps"] == predicted[name], name
+        assert report["mode"] == "apply" and report["changed"] is True and report["host_state"] == "after"
+        assert report["endpoint"]["scheme"] == "https"  # the play's connection survived the HTTP removal
+        state = plain_state(fleet.hosts()[name], https=True)
+        transports = [dict(item)["Transport"] for item in state["listeners"] if dict(item)["Source"] != "Compatibility"]
+        assert transports == ["HTTPS"], (name, state["listeners"])
+        assert state["config"]["/Service/Auth/CbtHardeningLevel"][0] == "Strict"
+        failing = {c["id"]: c["reason"] for c in report["after"] if c["status"] == "fail"}
+        if profile == "upgraded11":
+            # Never fight Group Policy by default: the policy turns the compatibility listeners on.
+            assert list(failing) == ["compatibility_listeners_off"], failing
+            assert "Turn On Compatibility HTTP Listener" in failing["compatibility_listeners_off"]
+            assert "Windows Remote Management (WinRM) > WinRM Service" in failing["compatibility_listeners_off"]
+            assert state["policy"][r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\HttpCompatibilityListener"] == "1"
+        else:
+            assert not failing, (name, failing)
     markdown = (reports / "secure_baseline.md").read_text()
-    assert "SIM-W11-02" in markdown and "| deviation | service_auto_config" in markdown
+    assert names[1] in markdown and "| deviation | service_auto_config" in markdown
+    assert "Compliance reports of 4 host(s) in %s" % reports in applied.stdout
 
-    again, recap2, _report_dir = run_role(fleet, tmp_path, limit=limit)
+    again, recap, reports = run_role(fleet, tmp_path / "rerun", limit=limit)
     assert again.returncode == 0, again.stdout[-3000:]
-    assert recap2 and all(counts["changed"] == 0 for counts in recap2.values()), recap2
+    assert recap and all(counts["changed"] == 0 for counts in recap.values()), recap
+    for name in names:
+        assert report_of(reports, name)["steps"] == []
+
+
+def test_override_conflicting_policy_is_a_choice(fleet, tmp_path):
+    name, host_vars = hosts_of(fleet, "upgraded11")[0]
+    completed, recap, reports = run_role(fleet, tmp_path, limit=name,
+                                         extra_vars={"secure_baseline_override_conflicting_policy": True})
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    state = plain_state(host_vars, https=True)
+    assert state["policy"][r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\HttpCompatibilityListener"] == "0"
+    assert state["config"]["/Service/EnableCompatibilityHttpListener"] == ("false", "GPO")
+    assert not [c for c in report_of(reports, name)["after"] if c["status"] == "fail"]
 
 
 def _thumbprint(path):
@@ -136,20 +140,46 @@ def _thumbprint(path):
     return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()
 
 
-def test_failed_https_proof_keeps_http(fleet, tmp_path):
-    name = "SIM-2022-04"
-    host_vars = fleet.hosts()[name]
+@pytest.mark.parametrize("profile", ["server2022", "winrm11"])
+def test_a_failed_https_proof_puts_everything_back(fleet, tmp_path, profile):
+    """The proof fails (the listener serves a certificate the controller does not trust): every
+    change is undone, the HTTPS listener included - on winrm11 it was on port 443 and goes back
+    there with its certificate, never deleted."""
+    name, host_vars = hosts_of(fleet, profile)[-1]
     state_dir = os.path.dirname(os.path.dirname(host_vars["ansible_winrm_ca_trust_path"]))
     untrusted = _thumbprint(os.path.join(state_dir, "pki", "hosts", name, "untrusted.pem"))
-    before = plain_get(fleet, host_vars, LISTENER, {"Address": "*", "Transport": "HTTPS"}, https=False)
-    completed, recap, _report_dir = run_role(fleet, tmp_path, limit=name,
-                                             extra_vars={"secure_baseline_certificate_thumbprint": untrusted})
+    before = plain_state(host_vars)
+    completed, recap, reports = run_role(fleet, tmp_path, limit=name,
+                                         extra_vars={"secure_baseline_certificate_thumbprint": untrusted})
     assert completed.returncode != 0
-    assert recap[name]["failed"] == 1 and recap[name]["rescued"] == 1
-    assert "secure_baseline stopped moving SIM-2022-04 to HTTPS" in completed.stdout
-    assert "No HTTP listener was removed" in completed.stdout
-    # HTTP still answers (plain pypsrp over HTTP) and the HTTPS certificate is the one from before.
-    listener = plain_get(fleet, host_vars, LISTENER, {"Address": "*", "Transport": "HTTP"}, https=False)
-    assert value_of(listener, "Port") == "5985"
-    after = plain_get(fleet, host_vars, LISTENER, {"Address": "*", "Transport": "HTTPS"}, https=False)
-    assert value_of(after, "CertificateThumbprint") == value_of(before, "CertificateThumbprint")
+    assert recap[name]["failed"] == 1
+    assert "HTTPS proof failed" in completed.stdout and "TLS" in completed.stdout  # the cause, kept
+    assert "the host holds its configuration from before this task" in completed.stdout
+    assert plain_state(host_vars) == before  # everything put back, reachable as before
+    if profile == "winrm11":
+        https = [dict(item) for item in before["listeners"] if dict(item)["Transport"] == "HTTPS"]
+        assert https and https[0]["Port"] == "443"  # the listener that moved came back to its port
+
+
+def test_reports_go_where_the_user_runs_the_playbook(fleet, tmp_path):
+    name, _hv = hosts_of(fleet, "gpo")[0]
+    completed, recap, reports = run_role(fleet, tmp_path, check=True, limit=name, report_dir=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert reports == tmp_path / "compliance"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [f"{name}.{ext}" for ext in ("json", "md", "xml")] + [f"secure_baseline.{ext}" for ext in ("json", "md", "xml")])
+    assert f"in {reports}: secure_baseline" in completed.stdout
+
+
+def test_the_playbook_takes_the_users_group(fleet, tmp_path):
+    name, host_vars = hosts_of(fleet, "gpo")[0]
+    inventory = tmp_path / "inventory.yml"
+    original = yaml.safe_load(open(fleet.inventory_path, encoding="utf-8"))
+    windows = original["all"]["children"]["windows"]
+    inventory.write_text(yaml.safe_dump({"all": {"children": {"dmz_servers": {
+        "vars": windows["vars"], "hosts": {name: host_vars}}}}}))
+    fleet_copy = type("Inventory", (), {"inventory_path": str(inventory)})()
+    completed, recap, _reports = run_role(fleet_copy, tmp_path, check=True,
+                                          extra_vars={"secure_baseline_hosts": "dmz_servers"})
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert name in recap and recap[name]["failed"] == 0
