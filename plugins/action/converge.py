@@ -28,13 +28,11 @@ from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoi
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     InvalidValue, PolicyValues, desired_options, option_for, plan_policy, same_value, writes_for,
 )
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
-    AuthenticationFailed, ConnectionFailed, Session, TimedOut, WSManError, WSManFault,
-)
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import ConnectionFailed, Session, TimedOut, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as listener_plans
 from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.reports import write_reports
-from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
+from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
 
 READ_PARTS = ("config", "listeners", "policy")
 POLICY_STEP = "policy values"
@@ -63,45 +61,6 @@ def desired_settings(args: t.Mapping[str, t.Any], current: t.Any) -> dict[str, t
         desired.update({path: value for path, value in
                         settings.desired_compatibility(args["compatibility_listeners"]).items() if value is not None})
     return desired
-
-
-class Reconnecting:
-    """A session that starts afresh after its connection broke, and logs on again once when the
-    host forgot it.
-
-    A dropped or timed-out exchange leaves the client's message encryption out of step with any
-    new connection, so the next request opens a new session. Deleting and re-creating a listener
-    (a rollback of the HTTP removal) closes the connections it carried: the next request meets
-    HTTP 401, which means it was not processed, so one fresh logon and the same request again is
-    safe; a second 401 is a real refusal."""
-
-    OPERATIONS = ("get", "put", "create", "delete", "enumerate", "invoke")
-
-    def __init__(self, session: Session):
-        self.session, self.endpoint = session, session.endpoint
-        self._answered = False
-
-    def __getattr__(self, name: str) -> t.Any:
-        operation = getattr(self.session, name)
-        if name not in self.OPERATIONS:
-            return operation
-
-        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            try:
-                reply = operation(*args, **kwargs)
-            except AuthenticationFailed:
-                if not self._answered:
-                    raise
-                self.session.close()
-                reply = getattr(self.session, name)(*args, **kwargs)
-            except WSManFault:
-                raise  # the host's own answer: the connection is fine
-            except WSManError:
-                self.session.close()  # the next request starts a new connection and logon
-                raise
-            self._answered = True
-            return reply
-        return call
 
 
 def area(step: plan.Step) -> list[str]:
@@ -134,7 +93,7 @@ class ActionModule(WSManAction):
         https = args.get("https")
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
-            main, snapshot = self._read(Reconnecting(session), https_session, https)
+            main, snapshot = self._read(session, https_session, https)
             change, conflicts = self._plan(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")

@@ -36,12 +36,16 @@ def outcome_unknown(error: BaseException) -> bool:
     """True when the request may have reached the host and been applied (no trustworthy reply).
 
     The session marks its errors (``WSManError.outcome_unknown``); where it does not, a WS-Man
-    fault is the host's definite answer and anything else may have been applied."""
+    fault with its code is the host's definite answer, a refused logon or TLS handshake was never
+    processed, and anything else may have been applied - an HTTP 500 without a SOAP fault in it
+    included (pypsrp reports it as a fault without a code)."""
     if isinstance(error, StepFailed):
         return False
-    from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManFault
+    from ansible_collections.wsman.winrm.plugins.module_utils.wsman import AuthenticationFailed, TLSFailed, WSManFault
 
-    return bool(getattr(error, "outcome_unknown", not isinstance(error, WSManFault)))
+    definite = isinstance(error, (AuthenticationFailed, TLSFailed)) or (isinstance(error, WSManFault)
+                                                                         and error.code is not None)
+    return bool(getattr(error, "outcome_unknown", not definite))
 
 
 def _session_error_types() -> tuple[type[BaseException], ...]:

@@ -21,6 +21,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoi
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import PolicyValues
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
+    AuthenticationFailed,
     ConnectionFailed,
     Session,
     TimedOut,
@@ -72,6 +73,45 @@ def held_refusal(held: t.Sequence[plan.Held]) -> str:
             "absent means Not Configured), or set policy_controlled: skip to leave them and go on.")
 
 
+class Reconnecting:
+    """A session that starts afresh after its connection broke, and logs on again once when the
+    host forgot it.
+
+    A dropped or timed-out exchange leaves the client's message encryption out of step with any
+    new connection, so the next request opens a new session. Deleting and re-creating a listener
+    (a rollback of the HTTP removal) closes the connections it carried: the next request meets
+    HTTP 401, which means it was not processed, so one fresh logon and the same request again is
+    safe; a second 401 is a real refusal."""
+
+    OPERATIONS = ("get", "put", "create", "delete", "enumerate", "invoke")
+
+    def __init__(self, session: Session):
+        self.session, self.endpoint = session, session.endpoint
+        self._answered = False
+
+    def __getattr__(self, name: str) -> t.Any:
+        operation = getattr(self.session, name)
+        if name not in self.OPERATIONS:
+            return operation
+
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            try:
+                reply = operation(*args, **kwargs)
+            except AuthenticationFailed:
+                if not self._answered:
+                    raise
+                self.session.close()
+                reply = getattr(self.session, name)(*args, **kwargs)
+            except WSManFault:
+                raise  # the host's own answer: the connection is fine
+            except WSManError:
+                self.session.close()  # the next request starts a new connection and logon
+                raise
+            self._answered = True
+            return reply
+        return call
+
+
 class WSManAction(ActionBase):
     """Runs on the controller and talks WS-Management to the host; no module code is shipped.
 
@@ -92,7 +132,7 @@ class WSManAction(ActionBase):
     def execute(self, session: Session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """The module's work, with a malformed reply value reported against the host it came from."""
         try:
-            return self.manage(session, args, task_vars)
+            return self.manage(Reconnecting(session), args, task_vars)
         except InvalidReply as error:
             raise error.at(session.endpoint.url) from None
 
