@@ -17,7 +17,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls
-from ansible_collections.wsman.winrm.plugins.plugin_utils.reports import read_host_report, write_reports
+from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import read_host_report, write_reports
 
 
 class ActionModule(ActionBase):

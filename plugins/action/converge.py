@@ -31,7 +31,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import ConnectionFailed, Session, TimedOut, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as listener_plans
 from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
-from ansible_collections.wsman.winrm.plugins.plugin_utils.reports import write_reports
+from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
 
 READ_PARTS = ("config", "listeners", "policy")

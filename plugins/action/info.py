@@ -21,7 +21,7 @@ except ImportError:  # only needed for the query option
 class ActionModule(WSManAction):
     argument_spec = argspecs.INFO["argument_spec"]
 
-    def execute(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+    def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         parts = set(args["gather"])
         snapshot = read_all(session, parts=parts)
         report = snapshot.to_dict(parts=parts)

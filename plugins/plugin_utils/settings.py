@@ -16,7 +16,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.module_utils import config, plan
+from ansible_collections.wsman.winrm.plugins.module_utils import config, plan, sddl
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import PolicyValues, effective_settings
 
 UINT_MAX = 4294967295
@@ -142,31 +142,24 @@ def validate_ip_filter(option: str, text: str, version: int) -> str:
     return value
 
 
-# SDDL as MS-DTYP 2.5.1 writes a security descriptor: O:owner G:group D:flags(ACE)... S:flags(ACE)...,
-# each component at most once, in this order; a SID is an alias (two letters) or S-1-....
-_SDDL_SID = r"(?:[A-Z]{2}|S-1-[0-9]+(?:-[0-9]+)+)"
-_SDDL_ACL = r"(?:P|AI|AR|NO_ACCESS_CONTROL)*(?:\([^()]*\))*"
-_SDDL = re.compile(r"O:(?P<owner>%s)(?:G:(?P<group>%s))?D:(?P<dacl>%s)(?:S:(?P<sacl>%s))?"
-                   % (_SDDL_SID, _SDDL_SID, _SDDL_ACL, _SDDL_ACL))
 SDDL_EXAMPLE = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
 
 
 def validate_root_sddl(text: str) -> str:
-    """A security descriptor string with an owner and a DACL, nothing else but a group and a SACL
-    (Windows refuses anything else with fault 0x8033815C, ERROR_WSMAN_INVALID_SECURITY_DESCRIPTOR)."""
+    """A security descriptor string (MS-DTYP 2.5.1.1, parsed by module_utils/sddl.py) with an owner and
+    a DACL; Windows refuses anything else with fault 0x8033815C (ERROR_WSMAN_INVALID_SECURITY_DESCRIPTOR)."""
     value = text.strip()
     if not value.startswith("O:"):
         raise AnsibleActionFail("root_sddl must be an SDDL security descriptor starting with the owner (O:), "
                                 f"e.g. {SDDL_EXAMPLE}")
-    match = _SDDL.match(value)
-    if not match or "(" not in (match.group("dacl") or ""):
+    try:
+        descriptor = sddl.parse(value)
+    except sddl.SddlError as error:
+        raise AnsibleActionFail(f"root_sddl: {error}; Windows refuses it with fault 0x8033815C. e.g. {SDDL_EXAMPLE}") \
+            from None
+    if descriptor.dacl is None or not descriptor.dacl.aces:
         raise AnsibleActionFail("root_sddl has no DACL (D: followed by ACEs such as (A;;GA;;;BA)); without one "
                                 "Windows either refuses it or lets no one in")
-    if match.end() != len(value):
-        raise AnsibleActionFail(
-            f"root_sddl: {value[match.end():][:40]!r} at character {match.end() + 1} is not part of a security "
-            "descriptor (after the DACL only a SACL, S:..., may follow); Windows refuses it with fault 0x8033815C. "
-            f"e.g. {SDDL_EXAMPLE}")
     return value
 
 

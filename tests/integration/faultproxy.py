@@ -14,6 +14,7 @@ over the same transport. A ``Rule`` picks requests by what they are and does one
 - ``delay``: relayed, then the reply held past the client's read timeout
 - ``http500``: relayed, then HTTP 500 with a body that is not SOAP
 - ``malformed``: relayed, then the reply's XML cut in half (encrypted like a real reply)
+- ``rewrite``: relayed, then the reply with ``pattern`` replaced by ``replacement`` (a hostile value)
 
 ``FaultProxy.seen`` lists every request relayed or faulted, as ``(action, resource)``.
 """
@@ -37,6 +38,7 @@ _LENGTH = re.compile(rb"Length=(\d+)")
 _ACTION = re.compile(r"<(?:\w+:)?Action\b[^>]*>\s*([^<\s]+)\s*<")
 _RESOURCE = re.compile(r"<(?:\w+:)?ResourceURI\b[^>]*>\s*([^<\s]+)\s*<")
 FAULTS = ("refuse", "fault", "unauthorized", "drop_reply", "half_reply", "delay", "http500", "malformed")
+HOSTILE = ("rewrite",)
 NOT_APPLIED = ("refuse", "fault", "unauthorized")
 
 FAULT_REPLY = (
@@ -64,9 +66,11 @@ class Rule:
     skip: int = 0
     times: int = 1
     delay: float = 60.0
+    pattern: str = ""
+    replacement: str = ""
 
     def __post_init__(self) -> None:
-        assert self.fault in FAULTS, self.fault
+        assert self.fault in FAULTS + HOSTILE, self.fault
 
     def matches(self, action: str, resource: str, body: str) -> bool:
         return (action.lower().endswith(self.action.lower()) and self.resource.lower() in resource.lower()
@@ -269,6 +273,9 @@ class FaultProxy:
             return True
         if rule.fault == "malformed":
             self._reply(conn, security, 200, reply[: len(reply) // 2])
+            return True
+        if rule.fault == "rewrite":
+            self._reply(conn, security, status, re.sub(rule.pattern.encode(), rule.replacement.encode(), reply))
             return True
         # half_reply: the headers promise the whole reply, half of it arrives
         content_type, payload = _wrap(security, reply) if security is not None else ("application/soap+xml", reply)

@@ -46,3 +46,26 @@ def test_client_args_refused(given, word):
 def test_client_args_accepted():
     validate_client_args({"default_ports": {"http": 80, "https": None}, "network_delay_ms": 500,
                           "url_prefix": "wsman/custom_1"})
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("web 01", ["not a host name", "spaces"]),
+    ("<script>", ["not a host name"]),
+    ("a&b", ["not a host name"]),
+    ('host"1', ["not a host name"]),
+    ("h" * 100_000, ["longer than a host name", "100000 characters"]),
+])
+def test_entries_windows_refuses(bad, words):
+    """MS-WSMV 2.2.4.6: host names, IP addresses, one leading or trailing '*', or <local>."""
+    with pytest.raises(AnsibleActionFail) as error:
+        trusted_host_entries([bad])
+    message = error.value.message
+    for word in words:
+        assert word in message
+    assert len(message) < 1000  # a 100 kB entry is not echoed whole
+
+
+def test_entries_windows_takes():
+    entries = ["10.0.0.5", "fe80::1", "[fe80::1]", "web-01.corp.example.com", "*.example.com", "192.168.1.*", "<local>",
+               "NETBIOS_NAME"]
+    assert trusted_host_entries(entries) == entries

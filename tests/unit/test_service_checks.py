@@ -43,9 +43,20 @@ def test_invalid_filters_explain_the_syntax(text, version, words):
 def test_sddl_needs_owner_and_dacl():
     good = "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)"
     assert validate_root_sddl(" " + good) == good
+    assert validate_root_sddl("O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)") == "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)"
+    assert validate_root_sddl("O:S-1-5-32-544D:(A;;GA;;;S-1-5-32-544)")
     for bad in ("D:P(A;;GA;;;BA)", "O:NSG:BA", "O:NSG:BAD:P", "garbage"):
         with pytest.raises(AnsibleActionFail):
             validate_root_sddl(bad)
+
+
+@pytest.mark.parametrize("bad", ["O:NSG:BAD:P(A;;GA;;;BA) trailing", "O:NSG:BAD:P(A;;GA;;;BA)X",
+                                 "O:NSG:BAD:P(A;;GA;;;BA)<evil/>", "O:NSG:BAD:P(A;;GA;;;BA)G:BA"])
+def test_sddl_with_text_after_the_acls_is_refused(bad):
+    """Windows refuses it with fault 0x8033815C (ERROR_WSMAN_INVALID_SECURITY_DESCRIPTOR)."""
+    with pytest.raises(AnsibleActionFail) as error:
+        validate_root_sddl(bad)
+    assert error.value.message.startswith("root_sddl: invalid SDDL at character 24") and "0x8033815C" in error.value.message
 
 
 def test_thumbprint_normalised():
