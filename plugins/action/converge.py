@@ -23,63 +23,13 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls, plan, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls, plan
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
-from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
-    InvalidValue, PolicyValues, desired_options, option_for, plan_policy, same_value, writes_for,
-)
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import ConnectionFailed, Session, TimedOut, WSManError
-from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as listener_plans
-from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
+from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
+from ansible_collections.wsman.winrm.plugins.plugin_utils import converge
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
-
-READ_PARTS = ("config", "listeners", "policy")
-POLICY_STEP = "policy values"
-SETTINGS_STEP = "WinRM settings"
-HTTPS_STEP = "HTTPS listener"
-PROOF_STEP = "HTTPS proof"
-REMOVE_STEP = "HTTP listeners removed"
-
-
-def desired_settings(args: t.Mapping[str, t.Any], current: t.Any) -> dict[str, t.Any]:
-    """Dotted winrm/config paths -> wanted values, from the service, client and compatibility parts."""
-    desired: dict[str, t.Any] = {}
-    service = dict(args.get("service") or {})
-    client = dict(args.get("client") or {})
-    service_auth, client_auth = service.pop("auth", None) or {}, client.pop("auth", None) or {}
-    if service:
-        desired.update(settings.desired_service(service))
-    if service_auth:
-        desired.update(settings.desired_auth(dict(service_auth, scope="service")))
-    if client:
-        desired.update({path: value for path, value in settings.desired_client(client, current).items()
-                        if value is not None})
-    if client_auth:
-        desired.update(settings.desired_auth(dict(client_auth, scope="client")))
-    if args.get("compatibility_listeners"):
-        desired.update({path: value for path, value in
-                        settings.desired_compatibility(args["compatibility_listeners"]).items() if value is not None})
-    return desired
-
-
-def area(step: plan.Step) -> list[str]:
-    """The report's names for what a step changes (the parts a baseline is made of)."""
-    if step.name.startswith("policy value "):
-        return [POLICY_STEP]
-    if step.name.startswith(REMOVE_STEP):
-        return [REMOVE_STEP]
-    if step.name != SETTINGS_STEP:
-        return [step.name] if step.changes else []
-    names = []
-    for path in step.changes:
-        if path.startswith("service.enable_compatibility_"):
-            names.append("compatibility listeners")
-        elif path.startswith(("service.auth.", "client.auth.")):
-            names.append(path.split(".", 1)[0] + " auth")
-        else:
-            names.append(path.split(".", 1)[0] + " settings")
-    return names
 
 
 class ActionModule(WSManAction):
@@ -93,12 +43,12 @@ class ActionModule(WSManAction):
         https = args.get("https")
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
-            main, snapshot = self._read(session, https_session, https)
-            change, conflicts = self._plan(main, https_session, snapshot, named, args)
+            main, snapshot = converge.read(session, https_session, https)
+            change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
             moved = not result.get("failed") and not self._task.check_mode and result["changed"]
-            final = self._final_session(main, https_session, change) if moved else main
+            final = converge.final_session(main, https_session, change) if moved else main
             result["endpoint_changed"] = final.endpoint.url != session.endpoint.url
             return self._report(args, task_vars, result, change, snapshot, after, final)
         finally:
@@ -119,160 +69,17 @@ class ActionModule(WSManAction):
             raise AnsibleActionFail("https: the controller cannot reach the HTTPS listener with the host's "
                                     "connection variables: %s" % error) from None
 
-    @staticmethod
-    def _same_endpoint(first: t.Any, second: t.Any) -> bool:
-        return first.url == second.url
-
-    def _read(self, session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None):
-        """One read of the host; a host an earlier run moved to HTTPS (no HTTP listener left to
-        answer the inventory's endpoint) is read, and managed, through the HTTPS listener."""
-        try:
-            return session, resources.read_all(session, parts=READ_PARTS)
-        except (ConnectionFailed, TimedOut) as error:
-            if https_session is None or not https.get("remove_http") or session.endpoint.scheme != "http":
-                raise
-            try:
-                return https_session, resources.read_all(https_session, parts=READ_PARTS)
-            except WSManError:
-                raise error from None
-
-    def _final_session(self, main: Session, https_session: Session | None, change: plan.Plan) -> Session:
-        moved = any(step.name == PROOF_STEP for step in change.steps) and any(
-            step.name.startswith(REMOVE_STEP) for step in change.steps)
-        return https_session if moved and https_session is not None else main
-
-    # ---- the plan ---------------------------------------------------------------------------------
-
-    def _plan(self, main: Session, https_session: Session | None, snapshot: resources.ConfigSnapshot,
-              named: list[t.Any], args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, list[dict[str, t.Any]]]:
-        change = plan.Plan(header="WinRM configuration")
-        # 1. policy values; a value configured otherwise is somebody's policy: kept unless told to override.
-        conflicts: list[dict[str, t.Any]] = []
-        if args["policy_conflicts"] == "keep":
-            kept = []
-            for option, value in named:
-                clashes = [(setting, data) for setting, data in writes_for(option, value)
-                           if snapshot.policy.values.get((setting.key, setting.name)) is not None
-                           and not same_value(option_for(setting), setting,
-                                              snapshot.policy.values[(setting.key, setting.name)], data)]
-                for setting, data in clashes:
-                    conflicts.append({"policy": setting.full_name, "title": setting.title, "location": setting.location,
-                                      "configured": snapshot.policy.values[(setting.key, setting.name)], "wanted": data})
-                if not clashes:
-                    kept.append((option, value))
-            named = kept
-        policy_plan, settings_plan = self._plan_values(main, snapshot, named, args)
-        if args["policy_conflicts"] == "override" and settings_plan.held:
-            # The policy yields: a value that holds a wanted setting at another value gets the wanted one.
-            named = named + self._yielding(settings_plan.held, policy_plan.predicted, named)
-            policy_plan, settings_plan = self._plan_values(main, snapshot, named, args)
-        policy_after, config_after = policy_plan.predicted, settings_plan.predicted
-        change.refusals += policy_plan.refusals
-        change.steps += policy_plan.steps
-        change.invalid += settings_plan.invalid
-        change.held += settings_plan.held
-        change.steps += settings_plan.steps
-        listeners = settings.listeners_after_settings(snapshot.listeners, config_after)
-        # 3-5. the HTTPS move
-        predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after))
-        reasons = self.lockout_reasons(main.endpoint, snapshot.config, config_after, snapshot.listeners, listeners)
-        https = args.get("https")
-        if https:
-            reasons += self._plan_https(change, main, https_session, snapshot, predicted, https)
-        change.refusals.append(plan.lockout(reasons))
-        change.before = snapshot.to_dict(parts=READ_PARTS)
-        change.after = predicted.to_dict(parts=READ_PARTS)
-        change.predicted = predicted
-        return change, conflicts
-
-    @staticmethod
-    def _plan_values(main: Session, snapshot: resources.ConfigSnapshot, named: list[t.Any],
-                     args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, plan.Plan]:
-        """The policy writes, then the settings as the config will show once those are in place."""
-        policy_plan = plan_policy(main, snapshot.policy, named)
-        base = settings.with_policy(snapshot.config, policy_plan.predicted, snapshot.policy.values)
-        settings_plan = settings.plan_settings(main, base, desired_settings(args, base), "",
-                                               PolicyValues(policy_plan.predicted), name=SETTINGS_STEP)
-        return policy_plan, settings_plan
-
-    @staticmethod
-    def _yielding(held: list[plan.Held], policy_after: t.Mapping[tuple[str, str], t.Any],
-                  named: list[t.Any]) -> list[t.Any]:
-        """(option, value) for the policy values that hold these settings, set to the wanted values."""
-        already = {option.path for option, _value in named}
-        extra = []
-        for item in held:
-            for setting in PolicyValues(policy_after).controlling(item.item):
-                option = option_for(setting)
-                if option.path in already or option.value.controls != (item.item,):
-                    continue  # e.g. AllowAutoConfig holds the IP filters and the listeners together
-                extra.append((option, item.wanted))
-                already.add(option.path)
-        return extra
-
-    def _plan_https(self, change: plan.Plan, main: Session, https_session: Session,
-                    snapshot: resources.ConfigSnapshot, predicted: resources.ConfigSnapshot,
-                    https: t.Mapping[str, t.Any]) -> list[str]:
-        """The HTTPS listener, its proof and the HTTP removal; returns the lockout reasons of the
-        part sent through the HTTPS session. ``predicted`` is updated to the listeners after."""
-        try:
-            wanted = listener_plans.validate({
-                "address": https["address"], "transport": "https", "port": https["port"], "enabled": True,
-                "certificate_thumbprint": https.get("certificate_thumbprint") or None,
-                "hostname": https.get("hostname") or None, "state": "present"})
-        except ValueError as error:
-            raise AnsibleActionFail("https: %s" % error) from None
-        listener_plan = listener_plans.plan_listener(main, predicted, wanted, name=HTTPS_STEP)
-        change.held += listener_plan.held
-        change.steps += listener_plan.steps
-        change.warnings += listener_plan.warnings
-        reasons = self.lockout_reasons(main.endpoint, snapshot.config, predicted.config, predicted.listeners,
-                                       listener_plan.predicted)
-        predicted.listeners = list(listener_plan.predicted)
-        on_https = self._same_endpoint(main.endpoint, https_session.endpoint)
-        through = main if on_https else https_session
-        removals = []
-        if https["remove_http"]:
-            for listener in [item for item in predicted.listeners
-                             if (item.get("transport") or "").upper() == "HTTP" and not item.is_compatibility]:
-                removal = listener_plans.plan_listener(
-                    through, predicted, {"address": listener.get("address"), "transport": "HTTP",
-                                         "port": listener.get("port"), "state": "absent"},
-                    name="%s: %s port %s" % (REMOVE_STEP, listener.get("address"), listener.get("port")))
-                change.held += removal.held
-                removals += removal.steps
-                predicted.listeners = list(removal.predicted)
-        if not on_https and (listener_plan.steps or removals):
-            change.add(plan.Step(PROOF_STEP, [], lambda: resources.read_all(https_session, parts={"listeners"})))
-        change.steps += removals
-        if removals:
-            # Sent through the proven HTTPS session: the guard protects that connection.
-            reasons += self.lockout_reasons(through.endpoint, predicted.config, predicted.config,
-                                            listener_plan.predicted, predicted.listeners)
-        return reasons
-
-    # ---- after ---------------------------------------------------------------------------------
-
-    def _read_back(self, session: Session, change: plan.Plan, snapshot: resources.ConfigSnapshot) -> dict[str, t.Any]:
-        """What the host holds now (the policy values again only when the task wrote some)."""
-        wrote_policy = any(step.name.startswith("policy value ") for step in change.steps)
-        parts = READ_PARTS if wrote_policy else ("config", "listeners")
-        now = resources.read_all(session, parts=parts)
-        if not wrote_policy:
-            now.policy = snapshot.policy
-        return now.to_dict(parts=READ_PARTS)
-
     def _report(self, args: t.Mapping[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any],
-                change: plan.Plan, snapshot: resources.ConfigSnapshot, after: t.Any, final: Session) -> dict[str, t.Any]:
+                change: plan.Plan, snapshot: t.Any, after: t.Any, final: Session) -> dict[str, t.Any]:
         check = self._task.check_mode
         result["steps"] = [{"name": step.name, "changes": step.changes} for step in change.steps if step.changes]
-        result["changed_steps"] = list(dict.fromkeys(name for step in change.steps for name in area(step)))
+        result["changed_steps"] = list(dict.fromkeys(name for step in change.steps for name in converge.area(step)))
         result["predicted"] = change.after
         if result.get("failed"):
             result["after"] = after
         elif change.changes and not check:
             try:
-                result["after"] = self._read_back(final, change, snapshot)
+                result["after"] = converge.read_back(final, change, snapshot)
             except WSManError as error:  # every step was confirmed: say the read-back failed, show the plan
                 result.setdefault("warnings", []).append("The host took every change, but reading it back "
                                                          "failed: %s" % error)
