@@ -22,20 +22,28 @@ from __future__ import annotations
 import typing as t
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls, plan
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
-from ansible_collections.wsman.winrm.plugins.plugin_utils import converge
+from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
+
+
+def summary(results: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """A judgement in a few lines: the counts per status and the controls that fail."""
+    return dict(controls.summarize(results), failing=[item["id"] for item in results if item["status"] == controls.FAIL])
 
 
 class ActionModule(WSManAction):
     argument_spec = argspecs.CONVERGE["argument_spec"]
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        if args.get("baseline"):
+            args = self._baseline_args(args, task_vars)
         try:
             named = desired_options(dict(args.get("policy") or {}, state="present"))
         except InvalidValue as error:
@@ -57,6 +65,23 @@ class ActionModule(WSManAction):
 
     # ---- sessions ---------------------------------------------------------------------------
 
+    def _baseline_args(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The options built from a role's variables (``<baseline>_*``), under the options the task gives."""
+        prefix = args["baseline"]
+
+        def get(name: str) -> t.Any:
+            return self._templar.template(task_vars[name])
+
+        try:
+            state = baseline.desired_state(baseline.variables(prefix, get))
+        except (ValueError, TypeError) as error:
+            raise AnsibleActionFail("baseline %s: %s" % (prefix, error)) from None
+        given = {name: value for name, value in self._task.args.items() if name != "baseline"}
+        validated = ArgumentSpecValidator(argspecs.CONVERGE["argument_spec"]).validate(dict(state, **given))
+        if validated.error_messages:
+            raise AnsibleActionFail("baseline %s: %s" % (prefix, "; ".join(validated.error_messages)))
+        return validated.validated_parameters
+
     def _https_endpoint(self, task_vars: dict[str, t.Any], https: t.Mapping[str, t.Any]) -> t.Any:
         """Where the controller reaches the HTTPS listener: the host's connection variables, HTTPS,
         on the connection port (the listener's port unless NAT or a port mapping is between)."""
@@ -74,41 +99,60 @@ class ActionModule(WSManAction):
         check = self._task.check_mode
         result["steps"] = [{"name": step.name, "changes": step.changes} for step in change.steps if step.changes]
         result["changed_steps"] = list(dict.fromkeys(name for step in change.steps for name in converge.area(step)))
-        result["predicted"] = change.after
         if result.get("failed"):
-            result["after"] = after
+            now = after
         elif change.changes and not check:
             try:
-                result["after"] = converge.read_back(final, change, snapshot)
+                now = converge.read_back(final, change, snapshot)
             except WSManError as error:  # every step was confirmed: say the read-back failed, show the plan
                 result.setdefault("warnings", []).append("The host took every change, but reading it back "
                                                          "failed: %s" % error)
-                result["after"] = change.after
+                now = change.after
         else:
-            result["after"] = change.before
+            now = change.before
         result["endpoint"] = final.endpoint.redacted()
-        if args.get("controls"):
-            options = dict(args["controls"])
-            judge = {"profile": options["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
-                     "stig": options.get("stig") or controls.DEFAULT_STIG, "deviations": options.get("deviations") or {},
-                     "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or []}
-            try:
-                result["compliance"] = {
-                    "before": controls.evaluate(change.before, **judge),
-                    "after": controls.evaluate(result["after"], **judge) if result.get("after") else [],
-                    "predicted": controls.evaluate(change.after, **judge),
-                }
-            except ValueError as error:
-                raise AnsibleActionFail("controls: %s" % error) from None
+        if result["endpoint_changed"]:
+            # The collection's modules and connection plugin follow these for the rest of the play.
+            result["ansible_facts"] = {"wsman_winrm_connection_uri": "", "wsman_winrm_scheme": final.endpoint.scheme,
+                                       "wsman_winrm_port": final.endpoint.port}
+        judged = self._judge(args, change.before, now, change.after)
+        if args["details"]:
+            result.update(before=change.before, after=now, predicted=change.after)
+            if judged:
+                result["compliance"] = judged
+        elif judged:
+            result["compliance"] = {moment: summary(results) for moment, results in judged.items()}
         if args.get("report"):
-            self._write_report(args, task_vars, result)
+            self._write_report(args, task_vars, result, judged)
+        failing = [item["id"] for item in judged["after"] if item["status"] == controls.FAIL] if judged else []
+        if args["fail_on_noncompliance"] and failing and not check and not result.get("failed"):
+            result.update(failed=True, msg="Controls still failing on this host after the change: %s (the report "
+                                           "says why for each)" % ", ".join(failing))
         return result
 
-    def _write_report(self, args: t.Mapping[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any]) -> None:
+    def _judge(self, args: t.Mapping[str, t.Any], before: t.Any, now: t.Any,
+               predicted: t.Any) -> dict[str, list[dict[str, t.Any]]]:
+        """The controls judged on the state before, the state the host holds now and the prediction."""
+        if not args.get("controls"):
+            return {}
+        options = dict(args["controls"])
+        judge = {"profile": options["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
+                 "stig": options.get("stig") or controls.DEFAULT_STIG, "deviations": options.get("deviations") or {},
+                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or []}
+        try:
+            judged = {"before": controls.evaluate(before, **judge)}
+            # Nothing changed, or nothing will: the same judgement (the controls are pure).
+            judged["after"] = judged["before"] if now is before else controls.evaluate(now, **judge) if now else []
+            judged["predicted"] = judged["before"] if predicted == before else controls.evaluate(predicted, **judge)
+            return judged
+        except ValueError as error:
+            raise AnsibleActionFail("controls: %s" % error) from None
+
+    def _write_report(self, args: t.Mapping[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any],
+                      compliance: dict[str, list[dict[str, t.Any]]]) -> None:
         """<dir>/<host>.json, .md and .xml: what the host held, what it holds, and the judgement."""
         options = args["report"]
         host = task_vars.get("inventory_hostname") or self._task.get_name()
-        compliance = result.get("compliance") or {}
         record = dict(options.get("labels") or {})
         record.update(
             host=host, profile=(args.get("controls") or {}).get("profile"),
@@ -122,5 +166,5 @@ class ActionModule(WSManAction):
             record.update(failed=True, msg=result.get("msg"))
         title = options.get("title") or "WinRM compliance of %s (%s, %s)" % (host, record["profile"], record["mode"])
         before = {host: record["before"]} if record["changed"] and not self._task.check_mode else None
-        write_reports(options["dir"], host, {host: record["after"]}, before, record, title, "wsman.winrm " + host)
-        result["report"] = record
+        files = write_reports(options["dir"], host, {host: record["after"]}, before, record, title, "wsman.winrm " + host)
+        result["report"] = files

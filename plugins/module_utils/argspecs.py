@@ -192,6 +192,9 @@ CONVERGE = dict(
         https=dict(type="dict", options=CONVERGE_HTTPS),
         controls=dict(type="dict", options=CONVERGE_CONTROLS),
         report=dict(type="dict", options=CONVERGE_REPORT),
+        fail_on_noncompliance=dict(type="bool", default=False),
+        details=dict(type="bool", default=False),
+        baseline=dict(type="str", choices=["secure_baseline"]),
         **CHANGE_OPTIONS,
     ),
 )

@@ -322,11 +322,6 @@ options:
         description:
         - As O(wsman.winrm.policy#module:local_account_token_filter_policy).
         type: raw
-      force:
-        description:
-        - As O(wsman.winrm.policy#module:force).
-        type: bool
-        default: false
   policy_conflicts:
     description:
       - What to do with a policy value of O(policy) that the host already has configured at another value
@@ -415,6 +410,25 @@ options:
         description: Extra keys for the JSON report (for example the role and its version).
         type: dict
         default: {}
+  fail_on_noncompliance:
+    description:
+      - Fail the task when a control of O(controls) still fails after a real run (the reports are written
+        first). Never in check mode.
+    type: bool
+    default: false
+  baseline:
+    description:
+      - Build the desired state from the variables of the role M(wsman.winrm.secure_baseline) (C(secure_baseline_*),
+        documented by the role), the way the role runs this module. Options given beside it win over it.
+    type: str
+    choices: [secure_baseline]
+  details:
+    description:
+      - Return the configuration before, after and as predicted (RV(before), RV(after), RV(predicted)) and every
+        control result in RV(compliance). Without it the result carries the counts and the failing controls only,
+        which keeps a run over thousands of hosts light; the report files always hold everything.
+    type: bool
+    default: false
 seealso:
   - module: wsman.winrm.info
   - module: wsman.winrm.compliance_report
@@ -478,17 +492,17 @@ steps:
   elements: dict
 before:
   description: The host's configuration before the task, in the shape of M(wsman.winrm.info)'s result.
-  returned: always
+  returned: with O(details=true)
   type: dict
 after:
   description:
     - What the host holds after the task, read back (in check mode and when nothing changed, the state before).
     - After a failure, the state before when every change was put back, else null.
-  returned: always
+  returned: with O(details=true)
   type: dict
 predicted:
   description: The configuration the plan leads to (what check mode predicts).
-  returned: always
+  returned: with O(details=true)
   type: dict
 policy_conflicts:
   description:
@@ -508,7 +522,11 @@ endpoint:
   returned: always
   type: dict
 endpoint_changed:
-  description: Whether that endpoint differs from the host's connection variables (switch the play to it).
+  description:
+    - Whether that endpoint differs from the host's connection variables. When it does, the task sets the facts
+      C(wsman_winrm_scheme), C(wsman_winrm_port) and C(wsman_winrm_connection_uri), which the collection's modules
+      and its connection plugin follow for the rest of the play; a play that goes on with
+      C(ansible.builtin.winrm) or C(ansible.builtin.psrp) sets C(ansible_port) and the scheme itself.
   returned: always
   type: bool
 host_state:
@@ -523,11 +541,15 @@ rolled_back:
   type: list
   elements: str
 compliance:
-  description: The controls judged on the state before, after and as predicted (lists of control results).
+  description:
+    - The controls judged on the state before, after and as predicted - for each, the counts per status and the
+      C(failing) control ids; with O(details=true) every control result (id, references, expected, actual,
+      status, reason, evidence).
   returned: when O(controls) is given
   type: dict
 report:
-  description: The host's report record, as written to C(<dir>/<host>.json).
+  description: The host's report files (C(<dir>/<host>.json), C(.md), C(.xml)).
   returned: when O(report) is given
-  type: dict
+  type: list
+  elements: str
 """

@@ -33,6 +33,7 @@ BASELINE = {
     "https": {"port": 5986, "remove_http": True, "connection_port": "{{ wsman_winrm_sim_ports[5986] | default(5986) }}"},
     "controls": {"profile": "workgroup_https"},
     "policy_controlled": "skip",
+    "details": True,
 }
 SIX = ("client_basic", "client_unencrypted", "client_digest", "service_basic", "service_unencrypted", "service_runas")
 

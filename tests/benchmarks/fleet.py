@@ -1,0 +1,241 @@
+"""Benchmark: the secure baseline over simulated fleets - audit, apply, rerun - through the shipped
+playbook, beside a plain script sending the same WS-Man requests with the collection's code and no
+Ansible. Prints figures; asserts nothing.
+
+    python tests/benchmarks/fleet.py --hosts 100,300,1000 [--forks 50] [--profile server2022,winrm11,...]
+
+Per size and operation: wall time, controller CPU (ansible-playbook and its forks), simulator CPU,
+ansible-playbook's peak RSS, and the plain script's wall time (same thread count as forks). HTTP
+exchanges per host are counted once per profile on a small fleet, with every request the controller
+sends counted at requests' transport adapter (a sitecustomize loaded by ansible-playbook and its
+forks, benchmark only). Run from the repository root with the virtualenv's Python after
+``make collection`` (it uses the installed collection under .cache/installed when present).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import conftest as _collection_paths  # noqa: E402,F401  (puts the collection on sys.path)
+from harness import installed_collections  # noqa: E402
+from winrm_sim.cli import FleetProcess  # noqa: E402
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "secure_baseline.yml")
+TICKS = os.sysconf("SC_CLK_TCK")
+COUNTER = textwrap.dedent('''
+    """Benchmark only: one line per HTTP exchange the controller sends, "<host> <status>"."""
+    import os
+    try:
+        import requests.adapters
+    except ImportError:
+        pass
+    else:
+        _send = requests.adapters.HTTPAdapter.send
+
+        def send(self, request, *args, **kwargs):
+            response = _send(self, request, *args, **kwargs)
+            with open(os.environ["WSMAN_BENCH_EXCHANGES"], "a") as handle:
+                handle.write("%s %s\\n" % (request.url.split("/")[2].split(":")[0], response.status_code))
+            return response
+
+        requests.adapters.HTTPAdapter.send = send
+''')
+
+
+def cpu_seconds(pid: int) -> float:
+    with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict | None = None) -> dict:
+    """One run of the shipped playbook; wall, CPU of it and its forks, peak RSS (wait4)."""
+    variables = {"secure_baseline_report_dir": os.path.join(work, "reports"),
+                 "secure_baseline_https_connection_port": "{{ wsman_winrm_sim_ports[5986] | default(5986) }}"}
+    command = ["ansible-playbook", "-i", inventory, PLAYBOOK, "--forks", str(forks), "-e", json.dumps(variables)]
+    if check:
+        command.append("--check")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0", **(env_extra or {}))
+    log = open(os.path.join(work, "playbook.log"), "w", encoding="utf-8")
+    started = time.monotonic()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    log.close()
+    with open(os.path.join(work, "playbook.log"), encoding="utf-8") as handle:
+        output = handle.read()
+    recap = {line.split()[0]: line for line in output.splitlines() if " : ok=" in line}
+    failed = [host for host, line in recap.items() if "failed=0" not in line or "unreachable=0" not in line]
+    errors = [line[:300] for line in output.splitlines() if line.startswith(("fatal:", "failed:"))][:3]
+    return {"errors": errors, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
+            "hosts": len(recap), "failed": failed, "rc": os.waitstatus_to_exitcode(status)}
+
+
+def plain_host(host_vars: dict, check: bool) -> int:
+    """The converge of one host with the collection's code and no Ansible: the same reads, plan,
+    steps and read-back (what the playbook's converge task sends)."""
+    from ansible_collections.wsman.winrm.plugins.module_utils import controls, plan
+    from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import resolve
+    from ansible_collections.wsman.winrm.plugins.module_utils.policy import desired_options
+    from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session
+    from ansible_collections.wsman.winrm.plugins.plugin_utils import converge
+    from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting
+
+    args = copy.deepcopy(BASELINE)
+    args["https"]["connection_port"] = host_vars["wsman_winrm_sim_ports"].get(5986, 5986)
+    https_vars = dict(host_vars, wsman_winrm_connection_uri="", wsman_winrm_scheme="https",
+                      wsman_winrm_port=args["https"]["connection_port"])
+    main = Reconnecting(Session(resolve(host_vars, "winrm")))
+    https = Reconnecting(Session(resolve(https_vars, "winrm")))
+    try:
+        main, snapshot = converge.read(main, https, args["https"])
+        change, _conflicts = converge.plan_host(main, https, snapshot, desired_options(dict(args["policy"])), args)
+        after = change.before
+        if change.changes and not check:
+            outcome = plan.carry_out(change.steps)
+            if outcome.error is None:
+                after = converge.read_back(converge.final_session(main, https, change), change, snapshot)
+        controls.evaluate(change.before, "workgroup_https")
+        controls.evaluate(after, "workgroup_https")
+        return len(change.steps)
+    finally:
+        main.session.close()
+        https.session.close()
+
+
+# The desired state the role hands to the converge action (roles/secure_baseline/vars/main.yml, defaults).
+BASELINE = {
+    "service": {"allow_unencrypted": False, "root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)",
+                "auth": {"basic": False, "credssp": False, "negotiate": True, "certificate": False,
+                         "cbt_hardening_level": "Strict"}},
+    "client": {"allow_unencrypted": False, "trusted_hosts": ["*"], "trusted_hosts_mode": "remove",
+               "auth": {"basic": False, "digest": False, "credssp": False}},
+    "compatibility_listeners": {"http": False, "https": False},
+    "policy": {"client": {"allow_basic": False, "allow_unencrypted_traffic": False, "allow_digest": False},
+               "service": {"allow_basic": False, "allow_unencrypted_traffic": False, "disable_run_as": True}},
+    "policy_conflicts": "keep",
+    "https": {"port": 5986, "remove_http": True, "address": "*"},
+}
+
+
+def plain(hosts: dict, threads: int, check: bool) -> float:
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(lambda host_vars: plain_host(host_vars, check), hosts.values()))
+    return time.monotonic() - started
+
+
+def start_fleet(work: str, count: int, profiles: str, base: str) -> FleetProcess:
+    fleet = FleetProcess(os.path.join(work, "state"), hosts=count, profiles=profiles, base_address=base,
+                         ready_timeout=600).start()
+    return fleet
+
+
+def exchanges(profiles: str, forks: int) -> dict[str, dict[str, float]]:
+    """HTTP exchanges per host and operation, one host per profile (counted at the controller)."""
+    names = profiles.split(",")
+    counts: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="wsman-bench-count-") as work:
+        fleet = start_fleet(work, len(names), profiles, "127.0.225.1")
+        try:
+            inventory = os.path.join(work, "inventory.yml")
+            with open(fleet.inventory_path, encoding="utf-8") as source, open(inventory, "w", encoding="utf-8") as copy_:
+                copy_.write(source.read())  # the inventory as written first (the rerun goes through the fallback)
+            site = os.path.join(work, "site")
+            os.makedirs(site)
+            with open(os.path.join(site, "sitecustomize.py"), "w", encoding="utf-8") as handle:
+                handle.write(COUNTER)
+            by_address = {host_vars["ansible_host"]: host_vars["wsman_winrm_sim_profile"]
+                          for host_vars in fleet.hosts().values()}
+            for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
+                log = os.path.join(work, operation + ".exchanges")
+                env = {"PYTHONPATH": site + os.pathsep + os.environ.get("PYTHONPATH", ""), "WSMAN_BENCH_EXCHANGES": log}
+                playbook(inventory, work, forks, check, env)
+                per_host: collections.Counter = collections.Counter()
+                unauthorized: collections.Counter = collections.Counter()
+                with open(log, encoding="utf-8") as handle:
+                    for line in handle:
+                        address, status = line.split()
+                        per_host[by_address.get(address, address)] += 1
+                        unauthorized[by_address.get(address, address)] += status == "401"
+                for profile in names:
+                    counts.setdefault(profile, {})[operation] = per_host[profile]
+                    counts[profile][operation + "_401"] = unauthorized[profile]
+        finally:
+            fleet.stop()
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--hosts", default="100,300,1000", help="fleet sizes, comma-separated")
+    parser.add_argument("--forks", type=int, default=50)
+    parser.add_argument("--profile", default="server2022,winrm11,upgraded11,gpo")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
+    args = parser.parse_args()
+
+    print("HTTP exchanges per host (401 = authentication legs), one host per profile:")
+    for profile, counts in exchanges(args.profile, args.forks).items():
+        print("  %-11s audit %2d (%d x 401)  apply %2d (%d x 401)  rerun %2d (%d x 401)" % (
+            profile, counts["audit"], counts["audit_401"], counts["apply"], counts["apply_401"],
+            counts["rerun"], counts["rerun_401"]))
+    rows = []
+    for size in (int(item) for item in args.hosts.split(",")):
+        with tempfile.TemporaryDirectory(prefix="wsman-bench-") as work:
+            started = time.monotonic()
+            fleet = start_fleet(work, size, args.profile, "127.0.230.1")
+            try:
+                print(f"\nfleet: {size} simulated hosts ({args.profile}) ready in {time.monotonic() - started:.1f} s, "
+                      f"forks {args.forks}")
+                inventory = os.path.join(work, "inventory.yml")
+                with open(fleet.inventory_path, encoding="utf-8") as source, open(inventory, "w", encoding="utf-8") as out:
+                    out.write(source.read())
+                hosts = fleet.hosts()
+                plain_audit = None if args.no_plain else plain(hosts, args.forks, check=True)
+                for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
+                    sim_before = cpu_seconds(fleet.pid)
+                    run = playbook(inventory, work, args.forks, check)
+                    run.update(size=size, operation=operation, sim_cpu=cpu_seconds(fleet.pid) - sim_before)
+                    if operation == "audit":
+                        run["plain"] = plain_audit
+                    elif operation == "rerun" and not args.no_plain:
+                        run["plain"] = plain(hosts, args.forks, check=False)  # no change left: the same reads
+                    rows.append(run)
+                    for error in run["errors"]:
+                        print("    " + error)
+                    print("  %-5s %6.1f s wall  controller CPU %6.1f s (%4.0f ms/host)  simulator CPU %6.1f s  "
+                          "peak RSS %5.0f MiB  %d hosts, %d failed%s" % (
+                              operation, run["wall"], run["cpu"], run["cpu"] / size * 1000, run["sim_cpu"],
+                              run["rss_mib"], run["hosts"], len(run["failed"]),
+                              "  plain script %.1f s (x%.2f)" % (run["plain"], run["wall"] / run["plain"])
+                              if run.get("plain") else ""))
+            finally:
+                fleet.stop()
+    print("\n| hosts | operation | wall | controller CPU | per host | simulator CPU | peak RSS | plain script | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for run in rows:
+        print("| %d | %s | %.1f s | %.1f s | %.0f ms | %.1f s | %.0f MiB | %s | %s |" % (
+            run["size"], run["operation"], run["wall"], run["cpu"], run["cpu"] / run["size"] * 1000, run["sim_cpu"],
+            run["rss_mib"], "%.1f s" % run["plain"] if run.get("plain") else "-",
+            "%.2f" % (run["wall"] / run["plain"]) if run.get("plain") else "-"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
