@@ -34,7 +34,7 @@ def write_reports(directory: str, name: str, after: t.Mapping[str, t.Any], befor
     """<directory>/<name>.json (``data``), .md (with ``before`` when something changed) and .xml (JUnit)."""
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, name)
-    write_atomically(base + ".json", json.dumps(data, indent=1, default=str) + "\n")
+    write_atomically(base + ".json", json.dumps(data, default=str) + "\n")  # no indent: the C encoder
     write_atomically(base + ".md", compliance_markdown(after, before=before, title=title))
     write_atomically(base + ".xml", compliance_junit(after, name=suite))
     return [base + ext for ext in FORMATS]
