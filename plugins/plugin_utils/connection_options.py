@@ -184,7 +184,25 @@ def winrm_plugin_of(connection: t.Any) -> t.Optional[str]:
         return None
     identity = (type(connection).__module__, type(connection).__qualname__)
     for name in (OWN_PLUGIN,) + tuple(n for n in WINRM_PLUGINS if n != OWN_PLUGIN):
-        plugin_class = connection_loader.get(name, class_only=True)
-        if plugin_class is not None and (plugin_class.__module__, plugin_class.__qualname__) == identity:
+        if _plugin_identity(name) == identity:
             return name
     return None
+
+
+@functools.lru_cache(maxsize=8)  # each get() parses the plugin's documentation again
+def _plugin_identity(name: str) -> t.Optional[t.Tuple[str, str]]:
+    plugin_class = connection_loader.get(name, class_only=True)
+    return (plugin_class.__module__, plugin_class.__qualname__) if plugin_class is not None else None
+
+
+def warm() -> None:
+    """Load the WinRM plugins' answers once in this process. Called when an action plugin is
+    imported - ansible-core's strategy imports it in the controller's main process - so every
+    worker forked from there starts with them instead of parsing each plugin's documentation."""
+    for name in WINRM_PLUGINS:
+        try:
+            _plugin_identity(name)
+            _load_name(name)
+            _winrm_plugin(name)
+        except Exception:  # pylint: disable=broad-except  # a plugin that cannot load is found out later
+            continue

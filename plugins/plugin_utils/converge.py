@@ -71,9 +71,9 @@ def area(step: plan.Step) -> list[str]:
     return names
 
 
-
 def same_endpoint(first: t.Any, second: t.Any) -> bool:
     return first.url == second.url
+
 
 def read(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None):
     """One read of the host; a host an earlier run moved to HTTPS (no HTTP listener left to

@@ -32,12 +32,16 @@ from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
 from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options import (
     resolver_input,
+    warm,
     winrm_plugin,
     winrm_plugin_of,
     without_injected,
 )
 
 display = Display()
+# ansible-core's strategy imports the action plugin in the controller's main process: warm the
+# connection plugins' answers there, so every forked worker inherits them.
+warm()
 
 # The host variables the resolver reads: exact names and prefixes. Only these are templated, so a
 # broken template elsewhere in the inventory does not fail a WinRM task.
