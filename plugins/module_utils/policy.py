@@ -602,9 +602,12 @@ def registry_get_value(session: t.Any, key: str, name: str, value_type: str) -> 
     return _reply_int(value, "%s\\%s (uValue)" % (key, name)) if value_type == "DWORD" else value
 
 
-def registry_set_value(session: t.Any, key: str, name: str, value_type: str, value: int | str) -> int:
-    """Create the key if needed and write the value; returns StdRegProv's ReturnValue (0 = done)."""
-    _registry_call(session, "CreateKey", {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key})
+def registry_set_value(session: t.Any, key: str, name: str, value_type: str, value: int | str,
+                       create_key: bool = True) -> int:
+    """Create the key if needed (``create_key``) and write the value; returns StdRegProv's
+    ReturnValue (0 = done)."""
+    if create_key:
+        _registry_call(session, "CreateKey", {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key})
     if value_type == "DWORD":
         method = "SetDWORDValue"
         params: dict[str, t.Any] = {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key, "sValueName": name,
@@ -623,20 +626,24 @@ def registry_delete_value(session: t.Any, key: str, name: str) -> int:
     return 0 if code == REG_RETURN_NOT_FOUND else code
 
 
-def registry_write(session: t.Any, setting: PolicySetting, data: int | str | None) -> int:
+def registry_write(session: t.Any, setting: PolicySetting, data: int | str | None, create_key: bool = True) -> int:
     """One write of the plan: set the value, or delete it when ``data`` is None."""
     if data is None:
         return registry_delete_value(session, setting.key, setting.name)
-    return registry_set_value(session, setting.key, setting.name, setting.type, data)
+    return registry_set_value(session, setting.key, setting.name, setting.type, data, create_key)
 
 
 # ---- the plan of the writes -----------------------------------------------------------------------
 
-def _write_step(session: t.Any, setting: PolicySetting, data: int | str | None, old: int | str | None) -> t.Any:
+def _write_step(session: t.Any, setting: PolicySetting, data: int | str | None, old: int | str | None,
+                keys: set[str]) -> t.Any:
+    """One value's write; ``keys`` are the policy keys known to exist (CreateKey once per key)."""
     from ansible_collections.wsman.winrm.plugins.module_utils import plan
 
     def write(value: int | str | None) -> None:
-        code = registry_write(session, setting, value)
+        code = registry_write(session, setting, value, create_key=setting.key not in keys)
+        if code == 0 and value is not None:
+            keys.add(setting.key)
         if code != 0:
             raise plan.StepFailed(
                 "StdRegProv could not write %s (ReturnValue %d%s). The account needs write access to "
@@ -670,6 +677,7 @@ def plan_policy(session: t.Any, current: PolicyValues, named: t.Sequence[tuple[P
         "A host managed over WinRM cannot follow these controls; record them as deliberate deviations, or set "
         "force: true if the host will be managed another way. Nothing was sent.",
         "these policy values cut remote management of this host"))
+    keys = {key for key, _name in current.values}  # a key with a value exists: no CreateKey needed
     for setting, data in to_send:
-        change.add(_write_step(session, setting, data, current.values.get((setting.key, setting.name))))
+        change.add(_write_step(session, setting, data, current.values.get((setting.key, setting.name)), keys))
     return change

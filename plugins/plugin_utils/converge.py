@@ -204,11 +204,11 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
 # ---- after ---------------------------------------------------------------------------------
 
 def read_back(session: Session, change: plan.Plan, snapshot: resources.ConfigSnapshot) -> dict[str, t.Any]:
-    """What the host holds now (the policy values again only when the task wrote some)."""
-    wrote_policy = any(step.name.startswith("policy value ") for step in change.steps)
-    parts = READ_PARTS if wrote_policy else ("config", "listeners")
-    now = resources.read_all(session, parts=parts)
-    if not wrote_policy:
-        now.policy = snapshot.policy
+    """What the host holds now: winrm/config and the listeners read again (what Windows derived from
+    the change: Source="GPO", the compatibility listeners, the certificate it picked). The policy
+    values are the ones written - each write was confirmed by StdRegProv's ReturnValue 0 - so they are
+    not read again (a StdRegProv call per value)."""
+    now = resources.read_all(session, parts=("config", "listeners"))
+    now.policy = change.predicted.policy if change.predicted is not None else snapshot.policy
     return now.to_dict(parts=READ_PARTS)
 
