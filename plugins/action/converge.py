@@ -116,7 +116,9 @@ class ActionModule(WSManAction):
             result["ansible_facts"] = {"wsman_winrm_connection_uri": "", "wsman_winrm_scheme": final.endpoint.scheme,
                                        "wsman_winrm_port": final.endpoint.port}
         judged = self._judge(args, change.before, now, change.after)
-        if args["details"]:
+        if not args["details"]:
+            result.pop("before", None)  # a failed plan's views: the details, not the compact result
+        else:
             result.update(before=change.before, after=now, predicted=change.after)
             if judged:
                 result["compliance"] = judged

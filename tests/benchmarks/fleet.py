@@ -20,6 +20,7 @@ import concurrent.futures
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,7 +83,8 @@ def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict
         output = handle.read()
     recap = {line.split()[0]: line for line in output.splitlines() if " : ok=" in line}
     failed = [host for host, line in recap.items() if "failed=0" not in line or "unreachable=0" not in line]
-    errors = [line[:300] for line in output.splitlines() if line.startswith(("fatal:", "failed:"))][:3]
+    errors = [line.split(" => ")[0] + ": " + (re.search(r'"msg": "((?:[^"\\]|\\.)*)"', line) or [None, "?"])[1][:400]
+              for line in output.splitlines() if line.startswith(("fatal:", "failed:"))][:3]
     return {"errors": errors, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
             "hosts": len(recap), "failed": failed, "rc": os.waitstatus_to_exitcode(status)}
 
