@@ -116,14 +116,14 @@ class ActionModule(WSManAction):
             result["ansible_facts"] = {"wsman_winrm_connection_uri": "", "wsman_winrm_scheme": final.endpoint.scheme,
                                        "wsman_winrm_port": final.endpoint.port}
         judged = self._judge(args, change.before, now, change.after)
-        if not args["details"]:
-            result.pop("before", None)  # a failed plan's views: the details, not the compact result
-        else:
+        if args["details"]:
             result.update(before=change.before, after=now, predicted=change.after)
             if judged:
                 result["compliance"] = judged
-        elif judged:
-            result["compliance"] = {moment: summary(results) for moment, results in judged.items()}
+        else:
+            result.pop("before", None)  # the configuration views are details, not the compact result
+            if judged:
+                result["compliance"] = {moment: summary(results) for moment, results in judged.items()}
         if args.get("report"):
             self._write_report(args, task_vars, result, judged)
         failing = [item["id"] for item in judged["after"] if item["status"] == controls.FAIL] if judged else []
