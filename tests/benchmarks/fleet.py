@@ -190,6 +190,7 @@ def main() -> int:
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--profile", default="server2022,winrm11,upgraded11,gpo")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
+    parser.add_argument("--operations", default="audit,apply,rerun", help="which of audit, apply, rerun (in order)")
     args = parser.parse_args()
 
     print("HTTP exchanges per host (401 = authentication legs), one host per profile:")
@@ -211,6 +212,8 @@ def main() -> int:
                 hosts = fleet.hosts()
                 plain_audit = None if args.no_plain else plain(hosts, args.forks, check=True)
                 for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
+                    if operation not in args.operations.split(","):
+                        continue
                     sim_before = cpu_seconds(fleet.pid)
                     run = playbook(inventory, work, args.forks, check)
                     run.update(size=size, operation=operation, sim_cpu=cpu_seconds(fleet.pid) - sim_before)
