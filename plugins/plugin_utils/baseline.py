@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 PROFILES = {
     "domain_kerberos": {"remove_http_listener": False, "service_auth_kerberos": True, "service_auth_certificate": False},
     "workgroup_https": {"remove_http_listener": True, "service_auth_kerberos": None, "service_auth_certificate": False},
@@ -41,18 +43,16 @@ VARIABLES: dict[str, t.Any] = {
 _BOOLEANS = {"https_listener", "remove_http_listener", "compatibility_listeners", "service_auth_kerberos",
              "service_auth_negotiate", "service_auth_certificate", "write_policy", "override_conflicting_policy",
              "report", "fail_on_noncompliance"}
-_TRUE, _FALSE = {"true", "yes", "on", "1", "y"}, {"false", "no", "off", "0", "n"}
 
 
 def _bool(name: str, value: t.Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError("%s must be true or false, got %r" % (name, value))
+    """As Ansible reads a boolean (yes/no, on/off, 1/0, true/false); None stays unset."""
+    if value is None:
+        return None
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise ValueError("%s must be true or false, got %r" % (name, value)) from None
 
 
 def variables(prefix: str, get: t.Callable[[str], t.Any]) -> dict[str, t.Any]:
