@@ -10,8 +10,6 @@ from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resou
 from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import auth_warnings, desired_auth
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
-security_warnings = auth_warnings  # the name the unit tests know
-
 
 class ActionModule(WSManAction):
     argument_spec = argspecs.AUTH["argument_spec"]

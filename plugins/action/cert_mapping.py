@@ -159,6 +159,10 @@ def _read(session, selectors: t.Mapping[str, str]) -> resources.CertMapping | No
     return t.cast("resources.CertMapping | None", read_instance(session, resources.CertMapping, selectors))
 
 
+def _holds(mapping: resources.CertMapping | None, values: t.Mapping[str, t.Any]) -> bool:
+    return mapping is not None and all(resources.CertMapping.field(k).same(mapping.get(k), v) for k, v in values.items())
+
+
 def plan_mapping(session, existing: resources.CertMapping | None, uri: str, subject: str, issuer: str,
                  args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, bool]:
     """At most one Create (+ a Get of what Windows stored), one Put or one Delete, with its undo;
@@ -218,9 +222,7 @@ def plan_mapping(session, existing: resources.CertMapping | None, uri: str, subj
         step, labels, put,
         undo=(lambda: session.put(resources.CERTMAPPING_URI, existing.render_put(restore), existing.selectors))
         if restore else None,
-        applied=lambda: (lambda now: now is not None and all(
-            resources.CertMapping.field(k).same(now.get(k), v) for k, v in changes.items()))(
-                _read(session, existing.selectors)),
+        applied=lambda: _holds(_read(session, existing.selectors), changes),
         cannot_undo="" if restore else "the password Windows stored before is never returned, so it cannot be put back"))
     change.finish = lambda answers: answers[step].to_dict()
     if send_password:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
-from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (  # noqa: F401 (names the tests import)
-    client_warnings, desired_client, merge_trusted_hosts, trusted_host_entries, validate_client_args,
-)
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import client_warnings, desired_client, validate_client_args
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 

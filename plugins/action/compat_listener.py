@@ -14,9 +14,8 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
-from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (  # noqa: F401 (names the tests import)
-    COMPATIBILITY, compatibility_view, compatibility_warnings, desired_compatibility,
-    predicted_compatibility_listeners,
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (
+    COMPATIBILITY, compatibility_view, compatibility_warnings, desired_compatibility, predicted_compatibility_listeners,
 )
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
@@ -27,7 +26,7 @@ class ActionModule(WSManAction):
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         snapshot = resources.read_all(session, parts=("config", "listeners"))
         change = self.plan_settings(session, snapshot, desired_compatibility(args), "service")
-        predicted = [item for item in predicted_compatibility_listeners(snapshot.listeners, change.predicted)]
+        predicted = predicted_compatibility_listeners(snapshot.listeners, change.predicted)
         cuts_own_connection = any(refusal.reasons for refusal in change.refusals)  # only sent with force
         change.before = compatibility_view(snapshot.config)
         change.after = compatibility_view(change.predicted)

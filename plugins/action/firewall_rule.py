@@ -91,8 +91,8 @@ def _rule_steps(session, rule: resources.FirewallRule, rule_body, address_body) 
             undo=lambda: session.put(resources.FIREWALL_RULE_URI, old, selectors=selectors), applied=rule_applied))
     if address_body is not None:
         wanted_addresses = resources.FirewallAddressFilter.from_xml(address_body).get_list("RemoteAddress")
-        old_addresses = resources.FirewallAddressFilter.render_put(rule.name,
-                                                                    {"RemoteAddress": list(rule.remote_addresses)})
+        old_addresses = resources.FirewallAddressFilter.render_put(
+            rule.name, {"RemoteAddress": list(rule.remote_addresses)})
 
         def addresses_applied() -> bool:
             now = resources.FirewallAddressFilter.from_xml(session.get(resources.FIREWALL_ADDRESS_FILTER_URI,

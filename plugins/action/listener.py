@@ -14,9 +14,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
-from ansible_collections.wsman.winrm.plugins.plugin_utils.listeners import (  # noqa: F401 (names the tests import)
-    describe, normalize_address, plan_listener, predicted_listening_on, predicted_new_listener, same_address, validate,
-)
+from ansible_collections.wsman.winrm.plugins.plugin_utils.listeners import plan_listener, validate
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 

@@ -14,10 +14,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
-from ansible_collections.wsman.winrm.plugins.module_utils.policy import (  # noqa: F401 (names the tests import)
-    CUTS_REMOTE_MANAGEMENT, InvalidValue, PolicyValues, check_ip_filter, desired_options, diff_view,
-    effective_settings, is_gate, parse_value, plan_policy, same_value, write_order, writes_for,
-)
+from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, PolicyValues, desired_options, plan_policy
 from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import listeners_after_settings, with_policy
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 

@@ -7,10 +7,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
-from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (  # noqa: F401 (names the tests import)
-    IP_FILTER_SYNTAX, SERVICE_LIMITS as LIMITS, check_ports, check_range, desired_service, normalise_thumbprint,
-    service_warnings, validate_ip_filter, validate_root_sddl,
-)
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import desired_service, service_warnings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 

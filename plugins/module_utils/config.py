@@ -18,7 +18,7 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import URI_PREFIX, WSManError, WSManFault, expand_uri
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import URI_PREFIX, WSManError, WSManFault
 
 CONFIG_URI = URI_PREFIX + "config"
 LISTENER_URI = CONFIG_URI + "/listener"
@@ -658,4 +658,3 @@ def delete_instance(session: t.Any, resource_class: type[Resource], selectors: t
     except WSManFault as fault:
         if fault.code != NOT_FOUND:
             raise
-

@@ -43,8 +43,8 @@ def outcome_unknown(error: BaseException) -> bool:
         return False
     from ansible_collections.wsman.winrm.plugins.module_utils.wsman import AuthenticationFailed, TLSFailed, WSManFault
 
-    definite = isinstance(error, (AuthenticationFailed, TLSFailed)) or (isinstance(error, WSManFault)
-                                                                         and error.code is not None)
+    definite = isinstance(error, (AuthenticationFailed, TLSFailed)) or (
+        isinstance(error, WSManFault) and error.code is not None)
     return bool(getattr(error, "outcome_unknown", not definite))
 
 
@@ -83,8 +83,8 @@ class Held:
     label: str = ""  # how the message names the item, when ``item`` alone does not say enough
 
     def describe(self) -> str:
-        return "%s (wanted %r, Group Policy sets %r through %s)" % (self.label or self.item, self.wanted, self.held,
-                                                                     self.source)
+        return "%s (wanted %r, Group Policy sets %r through %s)" % (
+            self.label or self.item, self.wanted, self.held, self.source)
 
 
 @dataclasses.dataclass

@@ -20,7 +20,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.config import (  # noq
     Auth, CERTMAPPING_URI, CONFIG_URI, CertMapping, ClientAuth, ClientConfig, ClientDefaultPorts, DefaultPorts,
     Field, InvalidReply, LISTENER_URI, Listener, REPLY_HINT, Resource, SOURCE_COMPATIBILITY, SOURCE_GPO, Section,
     ServiceAuth, ServiceConfig, ServiceDefaultPorts, URI_PREFIX, WinRMConfig, Winrs, certmapping_selectors, diff,
-    expand_uri, listener_selectors, local_name, reply_int,
+    listener_selectors, local_name, reply_int,
 )
 from ansible_collections.wsman.winrm.plugins.module_utils.firewall import (  # noqa: F401
     CIM_STANDARD_URI, CimInstance, FIREWALL_ADDRESS_FILTER_URI, FIREWALL_ADDRESS_KEYWORDS, FIREWALL_ALL_PROFILES,
@@ -29,6 +29,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.firewall import (  # n
     firewall_address, firewall_addresses, firewall_covered_profiles, firewall_profile_mask, firewall_profiles,
     read_firewall_rules, same_firewall_addresses,
 )
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import expand_uri  # noqa: F401
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (  # noqa: F401
     CUTS_REMOTE_MANAGEMENT, GPO_LOCATIONS, HKEY_LOCAL_MACHINE, InvalidValue, MAX_DWORD, NOT_CONFIGURED, POLICY_KEYS,
     POLICY_ROOT, POLICY_SETTINGS, PolicyOption, PolicySetting, PolicyValues, REG_DWORD, REG_RETURN_ACCESS_DENIED,
@@ -132,3 +133,24 @@ def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str]
                 if "cert_mappings" in parts else [])
     policy = PolicyValues.read(session) if "policy" in parts else PolicyValues()
     return ConfigSnapshot(config, listeners, mappings, policy)
+
+
+__all__ = [
+    "ALL_PARTS", "Auth", "CERTMAPPING_URI", "CIM_STANDARD_URI", "CONFIG_URI", "CUTS_REMOTE_MANAGEMENT",
+    "CertMapping", "CimInstance", "ClientAuth", "ClientConfig", "ClientDefaultPorts", "ConfigSnapshot",
+    "DefaultPorts", "FIREWALL_ADDRESS_FILTER_URI", "FIREWALL_ADDRESS_KEYWORDS", "FIREWALL_ALL_PROFILES",
+    "FIREWALL_PORT_FILTER_URI", "FIREWALL_PROFILE_BITS", "FIREWALL_RULE_URI", "FIREWALL_SOURCE_GROUP_POLICY",
+    "Field", "FirewallAddressFilter", "FirewallPortFilter", "FirewallRule", "FirewallRuleInstance", "GPO_LOCATIONS",
+    "HKEY_LOCAL_MACHINE", "InvalidReply", "InvalidValue", "LISTENER_URI", "Listener", "MAX_DWORD", "NOT_CONFIGURED",
+    "POLICY_KEYS", "POLICY_ROOT", "POLICY_SETTINGS", "PolicyOption", "PolicySetting", "PolicyValues", "REG_DWORD",
+    "REG_RETURN_ACCESS_DENIED", "REG_RETURN_NOT_FOUND", "REG_SZ", "REPLY_HINT", "Resource", "SOURCE_COMPATIBILITY",
+    "SOURCE_GPO", "STDREGPROV_URI", "SYSTEM_POLICIES", "Section", "ServiceAuth", "ServiceConfig",
+    "ServiceDefaultPorts", "TOP_LEVEL", "URI_PREFIX", "WINRM_FIREWALL_GROUPS", "WinRMConfig", "Winrs", "Write",
+    "_CLIENT", "_SERVICE", "_WINRS", "argument_spec", "certmapping_selectors", "check_ip_filter", "desired_options",
+    "diff", "diff_view", "effective_settings", "expand_uri", "firewall_address", "firewall_addresses",
+    "firewall_covered_profiles", "firewall_profile_mask", "firewall_profiles", "is_gate", "listener_selectors",
+    "local_name", "option_for", "option_name", "option_scope", "parse_value", "pending_writes", "policy_options",
+    "policy_setting", "read_all", "read_firewall_rules", "registry_delete_value", "registry_enum_values",
+    "registry_get_value", "registry_set_value", "registry_write", "reply_int", "same_firewall_addresses",
+    "same_value", "short_key", "values_after", "write_order", "writes_for",
+]

@@ -368,7 +368,7 @@ options:
         default: false
   controls:
     description:
-      - Judge the secure-baseline controls (the catalog of M(wsman.winrm.compliance#filter)) on the state
+      - Judge the secure-baseline controls (the catalog the P(wsman.winrm.compliance#filter) filter uses) on the state
         before, after and as predicted; the results are in RV(compliance).
     type: dict
     suboptions:

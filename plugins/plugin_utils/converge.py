@@ -88,15 +88,17 @@ def read(session: Session, https_session: Session | None, https: t.Mapping[str, 
         except WSManError:
             raise error from None
 
+
 def final_session(main: Session, https_session: Session | None, change: plan.Plan) -> Session:
     moved = any(step.name == PROOF_STEP for step in change.steps) and any(
         step.name.startswith(REMOVE_STEP) for step in change.steps)
     return https_session if moved and https_session is not None else main
 
+
 # ---- the plan ---------------------------------------------------------------------------------
 
 def plan_host(main: Session, https_session: Session | None, snapshot: resources.ConfigSnapshot,
-          named: list[t.Any], args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, list[dict[str, t.Any]]]:
+              named: list[t.Any], args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, list[dict[str, t.Any]]]:
     change = plan.Plan(header="WinRM configuration")
     # 1. policy values; a value configured otherwise is somebody's policy: kept unless told to override.
     conflicts: list[dict[str, t.Any]] = []
@@ -137,8 +139,9 @@ def plan_host(main: Session, https_session: Session | None, snapshot: resources.
     change.predicted = predicted
     return change, conflicts
 
+
 def plan_values(main: Session, snapshot: resources.ConfigSnapshot, named: list[t.Any],
-                 args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, plan.Plan]:
+                args: t.Mapping[str, t.Any]) -> tuple[plan.Plan, plan.Plan]:
     """The policy writes, then the settings as the config will show once those are in place."""
     policy_plan = plan_policy(main, snapshot.policy, named)
     base = settings.with_policy(snapshot.config, policy_plan.predicted, snapshot.policy.values)
@@ -146,8 +149,9 @@ def plan_values(main: Session, snapshot: resources.ConfigSnapshot, named: list[t
                                            PolicyValues(policy_plan.predicted), name=SETTINGS_STEP)
     return policy_plan, settings_plan
 
+
 def yielding(held: list[plan.Held], policy_after: t.Mapping[tuple[str, str], t.Any],
-              named: list[t.Any]) -> list[t.Any]:
+             named: list[t.Any]) -> list[t.Any]:
     """(option, value) for the policy values that hold these settings, set to the wanted values."""
     already = {option.path for option, _value in named}
     extra = []
@@ -160,9 +164,10 @@ def yielding(held: list[plan.Held], policy_after: t.Mapping[tuple[str, str], t.A
             already.add(option.path)
     return extra
 
+
 def plan_https(change: plan.Plan, main: Session, https_session: Session,
-                snapshot: resources.ConfigSnapshot, predicted: resources.ConfigSnapshot,
-                https: t.Mapping[str, t.Any]) -> list[str]:
+               snapshot: resources.ConfigSnapshot, predicted: resources.ConfigSnapshot,
+               https: t.Mapping[str, t.Any]) -> list[str]:
     """The HTTPS listener, its proof and the HTTP removal; returns the lockout reasons of the
     part sent through the HTTPS session. ``predicted`` is updated to the listeners after."""
     try:
@@ -177,7 +182,7 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
     change.steps += listener_plan.steps
     change.warnings += listener_plan.warnings
     reasons = WSManAction.lockout_reasons(main.endpoint, snapshot.config, predicted.config, predicted.listeners,
-                                   listener_plan.predicted)
+                                          listener_plan.predicted)
     predicted.listeners = list(listener_plan.predicted)
     on_https = same_endpoint(main.endpoint, https_session.endpoint)
     through = main if on_https else https_session
@@ -198,8 +203,9 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
     if removals:
         # Sent through the proven HTTPS session: the guard protects that connection.
         reasons += WSManAction.lockout_reasons(through.endpoint, predicted.config, predicted.config,
-                                        listener_plan.predicted, predicted.listeners)
+                                               listener_plan.predicted, predicted.listeners)
     return reasons
+
 
 # ---- after ---------------------------------------------------------------------------------
 
@@ -211,4 +217,3 @@ def read_back(session: Session, change: plan.Plan, snapshot: resources.ConfigSna
     now = resources.read_all(session, parts=("config", "listeners"))
     now.policy = change.predicted.policy if change.predicted is not None else snapshot.policy
     return now.to_dict(parts=READ_PARTS)
-

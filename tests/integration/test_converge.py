@@ -18,7 +18,7 @@ from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import SelectorSet
 
 from faultproxy import CONFIG, ProxiedHost, Rule, plain_client, plain_state
-from harness import Fleet, run_tasks
+from harness import run_tasks
 
 FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,workstation,server2022"
 REACHABLE = ("server2022", "winrm11", "upgraded11", "gpo")

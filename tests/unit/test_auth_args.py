@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.action.auth import desired_auth, security_warnings
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import auth_warnings as security_warnings, desired_auth
 
 
 def args(**given):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.action.client import (
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (
     merge_trusted_hosts, trusted_host_entries, validate_client_args)
 
 CURRENT = ["web01", "10.0.0.5", "*.corp.example.com"]

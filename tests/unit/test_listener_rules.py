@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from ansible_collections.wsman.winrm.plugins.action import compat_listener as compat
-from ansible_collections.wsman.winrm.plugins.action import listener as lst
+from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as lst
+from ansible_collections.wsman.winrm.plugins.plugin_utils import settings as compat
 from ansible_collections.wsman.winrm.plugins.module_utils import guards
 from ansible_collections.wsman.winrm.plugins.module_utils import resources as r
 

@@ -9,7 +9,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.wsman.winrm.plugins.action import policy as action
+from ansible_collections.wsman.winrm.plugins.module_utils import policy as action
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -7,7 +7,7 @@ import types
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.action.service import (
+from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (
     desired_service, normalise_thumbprint, validate_ip_filter, validate_root_sddl)
 from ansible_collections.wsman.winrm.plugins.module_utils import resources
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
