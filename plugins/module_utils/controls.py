@@ -7,11 +7,11 @@ Pure data and pure functions (no Ansible, no network), so the report filters, th
 and the unit tests all call the same code. The policy values come from the one table of them
 (``policy.py``).
 
-Sources: the control ids, policy values, expected values and profiles come from the collection's
-reference ``security-controls.md`` (tables "The six controls both STIG and CIS share", "CIS level 2
-controls that cut off remote management", "Beyond STIG/CIS" and "Profiles the roles offer").
-Where that document gives an id for one version only, the other versions' ids are from the DISA
-STIG and CIS benchmark texts (named beside the data).
+Sources: the control ids, policy values and expected values come from the DISA STIGs for Windows
+10 and Windows Server 2016, 2019 and 2022 and the CIS Microsoft Windows benchmarks named in
+``BENCHMARKS`` (sections "Windows Remote Management (WinRM)" and "Windows Remote Shell"); the
+controls beyond them and the profiles from Microsoft Learn, "PowerShell Remoting Security
+Considerations", and "Authentication for Remote Connections" (Windows Remote Management).
 
 A setting is named by a path into the info result:
 
@@ -62,11 +62,11 @@ class Benchmark:
     sections: t.Mapping[str, str | None]
 
 
-# security-controls.md: "18.9.97.x in WS2019 v1.2.1, 18.9.102.x in v1.3.0, 18.10.89.x from v2.0.0;
-# Windows 11 v3: 18.10.88.x". "Windows Remote Shell" is the section after "Windows Remote Management"
-# in every version (WS2019 v1.2.1 18.9.98.1, v1.3.0 18.9.103.1, v2+ 18.10.90.1 per the same document).
-# "MS Security Guide" (Apply UAC restrictions to local accounts on network logons): 18.4.1 per
-# security-controls.md for the v2+ server benchmarks; not given for the others.
+# The CIS benchmarks number the WinRM section 18.9.97.x in WS2019 v1.2.1, 18.9.102.x in v1.3.0 and
+# 18.10.89.x from v2.0.0 (Windows 11 v3: 18.10.88.x). "Windows Remote Shell" is the section after
+# "Windows Remote Management" in every version (WS2019 v1.2.1 18.9.98.1, v1.3.0 18.9.103.1, v2+
+# 18.10.90.1). "MS Security Guide" (Apply UAC restrictions to local accounts on network logons) is
+# 18.4.1 in the v2+ server benchmarks; not given for the others.
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
     Benchmark("cis_ws2019_v1_2_1", "CIS Microsoft Windows Server 2019 Benchmark v1.2.1",
               {"winrm": "18.9.97", "winrs": "18.9.98", "ms_security_guide": None}),
@@ -144,7 +144,7 @@ def _stig(win10: str, ws2016: str, ws2019: str, ws2022: str) -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------
 
 CONTROLS: tuple[Control, ...] = (
-    # The six STIG/CIS controls (security-controls.md, first table). Scanners read the policy
+    # The six controls the STIGs and CIS benchmarks share. Scanners read the policy
     # registry value, so that is what is judged; the effective config value is evidence.
     Control("client_basic", "WinRM client: Basic authentication disallowed (policy)", "policy",
             (r"policy:Client\AllowBasic",), 0, "high", evidence=("client.auth.basic",),
@@ -176,7 +176,7 @@ CONTROLS: tuple[Control, ...] = (
             cis="{winrm}.2.4", cis_level="L1", stig_severity="CAT II",
             stig=_stig("WN10-CC-000355", "WN16-CC-000550", "WN19-CC-000520", "WN22-CC-000520"),
             group="stig_cis"),
-    # CIS level 2 controls that cut off remote management (security-controls.md): a host managed
+    # CIS level 2 controls that cut off remote management: a host managed
     # over WinRM cannot follow them, so they are documented deviations, never evaluated.
     Control("service_auto_config", "WinRM service: remote server management through WinRM disabled (CIS L2)",
             "deviation", (r"policy:Service\AllowAutoConfig",), 0, "low",
@@ -188,8 +188,9 @@ CONTROLS: tuple[Control, ...] = (
             evidence=("winrs.allow_remote_shell_access",), cis="{winrs}.1", cis_level="L2",
             always_deviation=MANAGED_OVER_WINRM, group="cis_l2",
             description="AllowRemoteShellAccess=0 refuses the remote shells Ansible runs its modules in."),
-    # Beyond STIG/CIS: Microsoft and Ansible guidance (security-controls.md, seeds 001-004),
-    # expected values per profile from the table "Profiles the roles offer".
+    # Beyond STIG/CIS: Microsoft's guidance (PowerShell Remoting Security Considerations, Authentication
+    # for Remote Connections) and Ansible's Windows remote management documentation,
+    # expected values per profile as the secure_baseline role documents them.
     Control("https_listener", "HTTPS listener present where NTLM is used", "listener_present",
             ("listeners",), "HTTPS", "medium",
             not_applicable={"domain_kerberos": "domain profile: Kerberos encrypts HTTP; HTTPS is better, not required"},
@@ -215,10 +216,10 @@ CONTROLS: tuple[Control, ...] = (
     Control("local_account_token_filter", "Local accounts' administrator token filtered on network logon",
             "policy", (r"policy:System\LocalAccountTokenFilterPolicy",), 0, "medium",
             cis="{ms_security_guide}.1", cis_level="L1", stig_severity="CAT II",
-            # security-controls.md: STIG WN22-MS-000020, CIS 18.4.1. Other versions from the DISA
+            # STIG WN22-MS-000020, CIS 18.4.1. Other versions from the DISA
             # STIG texts: WN19-MS-000020, WN16-MS-000020, WN10-CC-000037 (same rule, V-220799).
             stig=_stig("WN10-CC-000037", "WN16-MS-000020", "WN19-MS-000020", "WN22-MS-000020"),
-            absent_value=0,  # absent = filtered (security-controls.md, "default" column)
+            absent_value=0,  # absent = filtered (Windows' default, MS Security Guide)
             accepted={profile: (1, "local administrators must connect over the network (%s profile)" % profile)
                       for profile in ("workgroup_https", "certificate_only")}),
     Control("root_sddl_admins_only", "RootSDDL grants access to Administrators only (and named groups)", "sddl",
