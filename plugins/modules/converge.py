@@ -418,7 +418,7 @@ options:
     default: false
   baseline:
     description:
-      - Build the desired state from the variables of the role M(wsman.winrm.secure_baseline) (C(secure_baseline_*),
+      - Build the desired state from the variables of the role C(wsman.winrm.secure_baseline) (C(secure_baseline_*),
         documented by the role), the way the role runs this module. Options given beside it win over it.
     type: str
     choices: [secure_baseline]

@@ -156,8 +156,8 @@ def test_go_client_logs_on_with_ntlm_and_runs_commands(fleet, go_client):
     """go-ntlmssp takes the domain of a bare user name from the CHALLENGE's TargetName: it must be the
     simulated computer's name for the local account to log on."""
     name, host_vars = fleet.host(HTTPS_PROFILE)
-    assert go_run(go_client, host_vars, "hostname") == {"stdout": f"{name}\r\n", "stderr": "", "exit_code": 0,
-                                                         "error": ""}
+    expected = {"stdout": f"{name}\r\n", "stderr": "", "exit_code": 0, "error": ""}
+    assert go_run(go_client, host_vars, "hostname") == expected
     unknown = go_run(go_client, host_vars, "ipconfig /all")
     assert (unknown["exit_code"], unknown["stdout"]) == (1, "")
     assert unknown["stderr"].startswith("'ipconfig' is not recognized as an internal or external command")

@@ -9,7 +9,8 @@ on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py
 | profile | what it is |
 | --- | --- |
 | server2022 | a new Windows Server 2022 install: HTTP 5985 only, the shipped firewall rules |
-| server2022_https | the same after Microsoft's "Configure WinRM for HTTPS" recipe: an HTTPS listener on 5986 with the machine certificate and a firewall rule admitting 5986 |
+| server2022_https | the same after Microsoft's "Configure WinRM for HTTPS" recipe: HTTPS on 5986 |
+|                  | with the machine certificate, and a firewall rule admitting 5986 |
 | winrm11 | a WinRM 1.1 host: listeners on 80 and 443, 1.1 defaults, the port-80 rule on |
 | upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
 | gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |

@@ -282,8 +282,8 @@ class SimServer:
                 if binding is not None:
                     self._admit(entry, binding, netfilter.effective(view.admitted_ranges(port), address))
             for port, ranges in guarded.items():
-                guard = entry.guards.get(port) or self._open_binding(entry, port, {"transport": "tcp",
-                                                                                    "prefixes": set()}, guard=True)
+                listening = {"transport": "tcp", "prefixes": set()}
+                guard = entry.guards.get(port) or self._open_binding(entry, port, listening, guard=True)
                 if guard is not None:
                     self._admit(entry, guard, ranges)
         if changed and notify and self.on_ports_changed:

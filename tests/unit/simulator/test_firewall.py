@@ -283,18 +283,17 @@ def test_admission_follows_profile_scope_port_and_block_rules(make_host):
 
 
 def test_create_put_and_delete_through_cim(client, host):
-    created = client.create(RULE, ET.fromstring(f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}">'
-                                                 "<p:ElementName>Mine</p:ElementName><p:Enabled>2</p:Enabled>"
-                                                 "</p:MSFT_NetFirewallRule>"))
+    body = (f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}">'
+            "<p:ElementName>Mine</p:ElementName><p:Enabled>2</p:Enabled></p:MSFT_NetFirewallRule>")
+    created = client.create(RULE, ET.fromstring(body))
     name = next(created.iter(f"{{{WSMAN}}}Selector")).text
     assert name.startswith("{") and name.endswith("}")  # no InstanceID given: a GUID, as New-NetFirewallRule does
     rule = rules_by_name(client)[name]
     assert (rule["DisplayName"], rule["Enabled"], rule["Profiles"], rule["Action"]) == ("Mine", "2", "0", "2")
     assert props(get(client, PORTS, name))["Protocol"] == "Any"
     # a name Windows wants: DisplayName
-    assert fault_code(lambda: client.create(RULE, ET.fromstring(f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}">'
-                                                                 "<p:InstanceID>x</p:InstanceID>"
-                                                                 "</p:MSFT_NetFirewallRule>"))) == 87
+    nameless = f'<p:MSFT_NetFirewallRule xmlns:p="{RULE}"><p:InstanceID>x</p:InstanceID></p:MSFT_NetFirewallRule>'
+    assert fault_code(lambda: client.create(RULE, ET.fromstring(nameless))) == 87
     client.delete(RULE, selector_set=instance_id(name))
     assert name not in rules_by_name(client)
     assert fault_code(lambda: client.delete(PORTS, selector_set=instance_id("WINRM-HTTP-In-TCP"))) == 2150858771
