@@ -14,8 +14,11 @@ connection-plugin hooks live in ``plugins/plugin_utils/builtin_winrm.py`` for th
 
 from __future__ import annotations
 
+import heapq
+import os
 import socket
 import threading
+import time
 import typing as t
 
 try:
@@ -112,15 +115,14 @@ class _Watch:
         self.seconds = seconds
         self.connections: t.List[t.Any] = []
         self.fired = False
+        self.cancelled = False
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
 
     def start(self) -> None:
-        self._timer.start()
+        _WATCHDOG.watch(self)
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self.cancelled = True
 
     def add(self, connection: t.Any) -> None:
         with self._lock:
@@ -129,12 +131,57 @@ class _Watch:
         if fired:
             _shut(connection)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             self.fired = True
             connections = list(self.connections)
         for connection in connections:
             _shut(connection)
+
+
+class _Watchdog:
+    """One thread per process fires every request's deadline (a timer thread per request cost a
+    thread start, about a millisecond of CPU, on each of the dozen exchanges a host needs). Ansible
+    forks a worker per host: the thread does not survive a fork, so the child starts its own."""
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._ready = threading.Condition(threading.Lock())
+        self._due: t.List[t.Tuple[float, int, _Watch]] = []
+        self._count = 0
+        self._thread: t.Optional[threading.Thread] = None
+
+    def watch(self, watch: _Watch) -> None:
+        with self._ready:
+            self._count += 1
+            heapq.heappush(self._due, (time.monotonic() + watch.seconds, self._count, watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wsman-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is watch:
+                self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while self._due and self._due[0][2].cancelled:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._ready.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._ready.wait(wait)
+                    continue
+                watch = heapq.heappop(self._due)[2]
+            watch.fire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shut(connection: t.Any) -> None:
