@@ -453,9 +453,22 @@ def _as_list(value: t.Any) -> t.List[str]:
 
 
 def _trusted_pattern_matches(pattern: str, host: str) -> bool:
-    # PowerShell TrustedHosts: exact names/addresses and '*' wildcards, case-insensitive.
-    regex = "^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$"
-    return re.match(regex, host, re.IGNORECASE) is not None
+    # PowerShell TrustedHosts: exact names/addresses and '*' wildcards, case-insensitive. Matched
+    # without compiling a regular expression per host and pattern (a fleet resolves thousands).
+    parts = pattern.lower().split("*")
+    host = host.lower()
+    if len(parts) == 1:
+        return host == parts[0]
+    first, last = parts[0], parts[-1]
+    if len(host) < len(first) + len(last) or not host.startswith(first) or not host.endswith(last):
+        return False
+    position, end = len(first), len(host) - len(last)
+    for part in parts[1:-1]:
+        found = host.find(part, position, end)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
 
 
 def _no_proxy_matches(entries: t.List[str], host: str) -> bool:

@@ -22,6 +22,7 @@ Unknown keys are carried through untouched, so a renderer never drops what a new
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import controls
@@ -123,5 +124,7 @@ def finding_text(row: t.Mapping[str, t.Any]) -> str:
 def xml_safe(text: str) -> str:
     """Text XML 1.0 can carry: characters it forbids (control characters a hostile or broken host may
     return) become U+FFFD, so a report stays parseable (XML 1.0 section 2.2, production [2] Char)."""
-    return "".join(ch if ch in "\t\n\r" or "\x20" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
-                   or ch >= "\U00010000" else "\ufffd" for ch in text)
+    return _XML_FORBIDDEN.sub("\ufffd", text)
+
+
+_XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
