@@ -75,9 +75,18 @@ sanity: $(STAMP) system-deps
 # Every scenario under extensions/molecule, each against its own simulated hosts. Each runs even when
 # an earlier one failed (molecule test --all stops at the first failure); the failures are named.
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
-# $(call molecule_all,<bin folder>,<label>): sets the shell variable "failed".
-molecule_all = for s in $(SCENARIOS); do \
-	  (cd extensions && PATH=$(1):$$PATH $(1)/molecule test -s $$s) || failed="$$failed $(2)molecule:$$s"; \
+# $(call molecule_all,<bin folder>,<label>): sets the shell variable "failed". The scenarios run at
+# the same time (each has its own loopback addresses and molecule folder; they mostly wait on the
+# simulated hosts), each into its own log, printed when it ends.
+molecule_all = running=""; mkdir -p $(CACHE)/logs; \
+	for s in $(SCENARIOS); do \
+	  log="$(CACHE)/logs/molecule-$$(echo "$(2)" | tr -d :)$$s.log"; \
+	  (cd extensions && PATH=$(1):$$PATH $(1)/molecule test -s $$s) >"$$log" 2>&1 & running="$$running $$!:$$s:$$log"; \
+	done; \
+	for job in $$running; do \
+	  pid=$${job%%:*}; rest=$${job\#*:}; s=$${rest%%:*}; log=$${rest\#*:}; \
+	  wait $$pid || failed="$$failed $(2)molecule:$$s"; \
+	  echo "=== $(2)molecule $$s"; cat "$$log"; \
 	done
 
 molecule: collection
@@ -107,13 +116,25 @@ $(MATRIX_DIR)/ansible-core-%/.installed: requirements.txt tests/requirements-mat
 	$(@D)/bin/pip install -q --disable-pip-version-check --no-deps -e tests/simulator
 	touch $@
 
-# Runs every version even when one fails, then names the failures.
+# Runs every version even when one fails, then names the failures. The versions' pytest runs go at
+# the same time (they mostly wait on simulated hosts; each has its own loopback addresses through
+# WSMAN_TEST_OCTET and its own log); the molecule scenarios run one version after the other.
 matrix: collection $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_DIR)/ansible-core-$(v)/.installed)
-	@failed=""; for v in $(MATRIX_VERSIONS); do \
-	  venv=$(MATRIX_DIR)/ansible-core-$$v; \
+	@failed=""; running=""; mkdir -p $(CACHE)/logs; \
+	for v in $(MATRIX_VERSIONS); do \
+	  venv=$(MATRIX_DIR)/ansible-core-$$v; log=$(CACHE)/logs/matrix-$$v-pytest.log; \
+	  octet=$$((200 + $$(echo $$v | tr -d .) % 50)); \
+	  (WSMAN_TEST_OCTET=$$octet PATH=$$venv/bin:$$PATH $$venv/bin/python -m pytest -p no:cacheprovider \
+	    $(MATRIX_TESTS) -q) >$$log 2>&1 & running="$$running $$!:$$v"; \
+	done; \
+	for job in $$running; do \
+	  v=$${job#*:}; venv=$(MATRIX_DIR)/ansible-core-$$v; \
+	  wait $${job%%:*} || failed="$$failed $$v:pytest"; \
 	  echo "=== ansible-core $$($$venv/bin/python -c "from ansible.release import __version__; print(__version__)")"; \
-	  PATH=$$venv/bin:$$PATH $$venv/bin/python -m pytest -p no:cacheprovider $(MATRIX_TESTS) -q \
-	    || failed="$$failed $$v:pytest"; \
+	  cat $(CACHE)/logs/matrix-$$v-pytest.log; \
+	done; \
+	for v in $(MATRIX_VERSIONS); do \
+	  venv=$(MATRIX_DIR)/ansible-core-$$v; \
 	  $(call molecule_all,$$venv/bin,$$v:); \
 	done; \
 	if [ -n "$$failed" ]; then echo "ansible-core matrix FAILED:$$failed"; exit 1; fi; \

@@ -20,7 +20,9 @@ from winrm_sim.cli import FleetProcess  # noqa: E402
 
 # Each fleet gets its own /24 of loopback addresses so fleets never compete for ports, and each
 # pytest process its own second octet, so two runs at once (CI and a developer) do not collide.
-_SECOND_OCTET = 100 + os.getpid() % 100
+# Loopback addresses of this run's simulated fleets: runs at the same time (make matrix starts one per
+# ansible-core version) each set their own WSMAN_TEST_OCTET; otherwise the pid picks one.
+SECOND_OCTET = int(os.environ.get("WSMAN_TEST_OCTET") or 100 + os.getpid() % 100)
 _SUBNETS = itertools.count(40)
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 
@@ -97,7 +99,7 @@ def fleet(request, tmp_path_factory):
     hosts = len(profiles.split(","))
     state_dir = tmp_path_factory.mktemp("fleet")
     process = FleetProcess(str(state_dir), hosts=hosts, profiles=profiles,
-                           base_address=f"127.{_SECOND_OCTET}.{next(_SUBNETS)}.1").start()
+                           base_address=f"127.{SECOND_OCTET}.{next(_SUBNETS)}.1").start()
     try:
         yield Fleet(process)
     finally:
