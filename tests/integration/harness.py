@@ -27,6 +27,11 @@ _SUBNETS = itertools.count(40)
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 
 
+def fresh_base_address() -> str:
+    """The first address of a /24 no other fleet of this run uses."""
+    return f"127.{SECOND_OCTET}.{next(_SUBNETS)}.1"
+
+
 def installed_collections() -> str:
     """The collection as users get it (make collection), else the source tree through a symlink.
 
@@ -99,7 +104,7 @@ def fleet(request, tmp_path_factory):
     hosts = len(profiles.split(","))
     state_dir = tmp_path_factory.mktemp("fleet")
     process = FleetProcess(str(state_dir), hosts=hosts, profiles=profiles,
-                           base_address=f"127.{SECOND_OCTET}.{next(_SUBNETS)}.1").start()
+                           base_address=fresh_base_address()).start()
     try:
         yield Fleet(process)
     finally:

@@ -25,6 +25,7 @@ import threading
 import time
 
 from winrm_sim import auth as authmod
+from winrm_sim import certctl
 from winrm_sim.pki import PKI
 
 log = logging.getLogger("winrm_sim.cli")
@@ -168,7 +169,7 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
     groups: dict[str, dict] = {}
     for spec, entry in zip(specs, server.entries):
         scheme, port = host_endpoint(entry)
-        store = entry.cert_store
+        store = getattr(entry.host, "cert_store", None) or entry.cert_store
         server_cert = next((c for c in store.certs if c.role == "server"), None) if store else None
         host_vars = {
             "ansible_host": spec["address"],
@@ -308,11 +309,52 @@ def serve(args) -> int:
     refresh_inventory()
     if not _wait_accepting(server, time.monotonic() + 30):
         print("some listeners do not accept connections", file=sys.stderr)
+    pid_path = os.path.join(state_dir, certctl.PID_FILE)
+    with open(pid_path, "w", encoding="ascii") as handle:
+        handle.write(str(os.getpid()))
     print(f"READY {inventory_path}", flush=True)
-    while not stop.wait(1.0):
-        pass
-    server.stop()
+    hosts_by_name = {host.name: host for host in hosts if hasattr(host, "local_change")}
+    try:
+        while not stop.wait(0.2):
+            certctl.answer_pending(state_dir, hosts_by_name, pki)   # `winrm-sim cert` requests
+    finally:
+        try:
+            os.unlink(pid_path)
+        except OSError:
+            pass
+        server.stop()
     return 0
+
+
+def cert_command(args) -> int:
+    """``winrm-sim cert``: see winrm_sim.certctl."""
+    state_dir = os.path.abspath(args.state_dir)
+    request = {key: value for key, value in vars(args).items()
+               if key not in ("command", "state_dir", "log_level", "func") and value is not None}
+    request["host"] = args.host
+    if certctl.serving_pid(state_dir) is not None:
+        answer = certctl.submit(state_dir, request)
+    else:
+        answer = _cert_offline(state_dir, request)
+    print(json.dumps(answer, sort_keys=True))
+    return 1 if "error" in answer else 0
+
+
+def _cert_offline(state_dir: str, request: dict) -> dict:
+    path = os.path.join(state_dir, ROSTER_FILE)
+    if not os.path.exists(path):
+        return {"error": f"no fleet in {state_dir}"}
+    with open(path, encoding="utf-8") as handle:
+        spec = next((h for h in json.load(handle)["hosts"] if h["name"] == request["host"]), None)
+    if spec is None:
+        return {"error": f"no host {request['host']!r} in {state_dir}"}
+    pki = PKI(state_dir)
+    host = make_host(spec, state_dir, pki.host_store(spec["name"], spec["address"]),
+                     load_accounts(state_dir, None), "real")
+    try:
+        return host.local_change(lambda: certctl.apply(host, pki, request))
+    except (ValueError, certctl.NotInStore) as error:
+        return {"error": str(error)}
 
 
 def _kerberos_accounts(pairs: list[str] | None, realm: str) -> dict | None:
@@ -380,6 +422,24 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--engine", choices=("real", "stub"), default="real", help=argparse.SUPPRESS)
     p_ls = sub.add_parser("ls-state", help="list the hosts of a state dir")
     p_ls.add_argument("--state-dir", required=True)
+    p_cert = sub.add_parser("cert", help="change a host's certificates as autoenrollment or an administrator "
+                            "would (see winrm_sim.certctl)")
+    p_cert.add_argument("--state-dir", required=True)
+    p_cert.add_argument("--host", required=True, help="computer name, e.g. SIM-2022-01")
+    p_cert.add_argument("action", choices=certctl.ACTIONS)
+    p_cert.add_argument("--thumbprint", help="the certificate to renew, remove, corrupt or outlive")
+    p_cert.add_argument("--days", type=int, help="renew/issue: valid until this many days from now "
+                        "(negative: already expired); renew 1095, issue 365 by default")
+    p_cert.add_argument("--template", help="the AUTO_ENROLL template name (renew: Machine)")
+    p_cert.add_argument("--issuer", choices=("ca", "untrusted", "self"), help="issue: who signs it (default ca)")
+    p_cert.add_argument("--eku", choices=("server", "client", "both"), help="issue: Enhanced Key Usage (default server)")
+    p_cert.add_argument("--cn", help="issue: subject CN (default the computer name)")
+    p_cert.add_argument("--dns", help="issue: comma-separated DNS SANs (default the computer name)")
+    p_cert.add_argument("--no-key", action="store_true", default=None, help="issue: no private key in the store")
+    p_cert.add_argument("--friendly-name", help="issue: FRIENDLY_NAME")
+    p_cert.add_argument("--store", choices=("MY", "Root"), help="remove/corrupt: the store (default MY)")
+    p_cert.add_argument("--how", choices=("truncate", "reserved"), help="corrupt: the damage (default truncate)")
+    p_cert.add_argument("--address", help="outlive: the HTTPS listener's Address (default *)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -387,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.hosts < 1:
             parser.error("--hosts must be at least 1")
         return serve(args)
+    if args.command == "cert":
+        return cert_command(args)
     return ls_state(args)
 
 
@@ -535,6 +597,30 @@ class FleetProcess:
             for name, host_vars in group["hosts"].items():
                 result[name] = {**windows.get("vars", {}), **host_vars}
         return result
+
+    def cert(self, host: str, action: str, **options) -> dict:
+        """``winrm-sim cert --host HOST ACTION --option value ...`` against this fleet: the JSON answer.
+        Raises RuntimeError with the command's error."""
+        import subprocess
+
+        argv = [sys.executable, "-m", "winrm_sim.cli", "cert", "--state-dir", self.state_dir, "--host", host, action]
+        for name, value in options.items():
+            flag = "--" + name.replace("_", "-")
+            if value is True:
+                argv.append(flag)
+            elif value is not None and value is not False:
+                argv += [flag, str(value)]
+        env = dict(os.environ)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
+        try:
+            answer = json.loads(done.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            raise RuntimeError(f"winrm-sim cert {action}: {done.stderr or done.stdout}") from None
+        if "error" in answer:
+            raise RuntimeError(f"winrm-sim cert {action}: {answer['error']}")
+        return answer
 
     def stop(self, timeout: float = 20.0) -> int | None:
         if self.process is None:

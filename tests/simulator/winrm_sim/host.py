@@ -16,6 +16,7 @@ from typing import Callable
 from . import profiles, state as state_file
 from .model.accounts import Accounts, Principal
 from .model.certmappings import CertMappings
+from .model.certstores import MachineCertificates
 from .model.config import ConfigTree
 from .model.firewall import Firewall
 from .model.listeners import ActiveListener, Listeners
@@ -49,10 +50,11 @@ class NetworkView:
 
 class SimHost:
     def __init__(self, name, address, profile, state_path, cert_store, accounts, domain=None):
+        """``cert_store``: the certificates the PKI issued to this host; a new host's registry
+        stores (LocalMachine MY and Root) start with them, and from then on the registry is the store."""
         self.name = name
         self.address = address
         self.state_path = state_path
-        self.cert_store = cert_store
         self.lock = threading.RLock()
         # Called (outside the lock) when the listeners or the firewall's decisions changed.
         self.on_listeners_changed: Callable[[], None] | None = None
@@ -69,14 +71,15 @@ class SimHost:
         self.accounts = dict(accounts or {})
         self.system = System(name, self.profile, domain)
         self.registry = Registry(loaded["registry"], self._changed)
+        self.cert_store = MachineCertificates(self.registry, name, seed=cert_store)
         self.policy = GroupPolicy(self.registry)
-        self.config = ConfigTree(loaded["config"], self.policy, cert_store, self._changed)
+        self.config = ConfigTree(loaded["config"], self.policy, self.cert_store, self._changed)
         self.users = Accounts(name, self.accounts, self.policy)
         self.network = Network(loaded["network"], lambda: self.system.domain_member, self._changed)
         self.firewall = Firewall(loaded["firewall"], self.network, address, self._changed)
-        self.listeners = Listeners(loaded["listeners"], self.config, self.host_addresses, name, cert_store,
+        self.listeners = Listeners(loaded["listeners"], self.config, self.host_addresses, name, self.cert_store,
                                    self._changed)
-        self.certmappings = CertMappings(loaded["certmappings"], self.users, cert_store, self._changed)
+        self.certmappings = CertMappings(loaded["certmappings"], self.users, self.cert_store, self._changed)
         # Volatile service state (lost on restart, as on Windows).
         self.shells = Shells()
         self.enumerations = Enumerations(self.config)
@@ -190,6 +193,21 @@ class SimHost:
     def map_client_certificate(self, der: bytes, resource_uri: str) -> str | None:
         with self.lock:
             return self.certmappings.account_for(der, resource_uri)
+
+    def local_change(self, function):
+        """Run ``function()`` as a change made on the host itself, not over WS-Management (the
+        certificate store's autoenrollment, an administrator at the console); returns its result.
+        The transport re-reads the listeners and their certificates afterwards."""
+        try:
+            with self.lock:
+                try:
+                    return function()
+                finally:
+                    self._view = None
+                    self.save_if_changed()
+        finally:
+            if self.on_listeners_changed is not None:   # outside the lock, as after a request
+                self._safely(self.on_listeners_changed, None)
 
     def configure_network(self, category: str | None = None, local_subnet: list[str] | None = None) -> None:
         with self.lock:

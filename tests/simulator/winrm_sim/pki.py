@@ -4,7 +4,8 @@ Everything lives under ``<state-dir>/pki`` as PEM files and is reused across res
 thumbprints a test or an inventory recorded stay valid. Thumbprints follow Windows: uppercase hex
 SHA-1 of the DER encoding (what ``Get-ChildItem Cert:\\LocalMachine\\My`` shows).
 
-Each host's simulated machine store (``CertStore``) holds, in this order:
+Each host's machine certificates (``CertStore``; the host's registry stores start with them, see
+model/certstores.py) are, in this order:
 
 - ``server``: CN=<host name>, SANs (host name, its loopback address), Server Authentication EKU,
   signed by the simulator CA: the certificate an HTTPS listener normally uses;
@@ -56,7 +57,14 @@ class CertInfo:
     subject: str = ""
     issuer_cn: str = ""
     dns_names: tuple[str, ...] = ()
-    role: str = ""           # "server" | "expired" | "noeku" | "untrusted" | "ca" | "client" | ...
+    role: str = ""           # "server" | "expired" | "noeku" | "untrusted" | "ca" | "client" | "issued"
+    # What the registry store entry says (model/certstores.py); empty for the PKI's own records.
+    issuer: str = ""
+    store: str = ""          # "MY" | "Root"
+    archived: bool = False
+    renewed_by: str = ""
+    template: str = ""
+    friendly_name: str = ""
 
     @property
     def expired(self) -> bool:
@@ -200,16 +208,19 @@ class PKI:
 
     def _leaf(self, subject_cn: str, public_key, issuer_key, issuer_cert, *, server: bool, client: bool,
               dns: list[str] = (), ips: list[str] = (), upn: str | None = None,
-              expired: bool = False) -> x509.Certificate:
+              expired: bool = False, validity: tuple | None = None) -> x509.Certificate:
         now = _now()
-        if expired:
+        if validity:
+            not_before, not_after = validity
+        elif expired:
             not_before, not_after = now - datetime.timedelta(days=730), now - datetime.timedelta(days=365)
         else:
             not_before, not_after = now - datetime.timedelta(days=1), now + datetime.timedelta(days=730)
         usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+        issuer_name = issuer_cert.subject if issuer_cert is not None else _name(subject_cn)   # None: self-signed
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(subject_cn)).issuer_name(issuer_cert.subject)
+            .subject_name(_name(subject_cn)).issuer_name(issuer_name)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before).not_valid_after(not_after)
@@ -217,8 +228,11 @@ class PKI:
             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
                                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        )
+        if usages:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        builder = (
+            builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
         )
         names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
         names += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
@@ -238,6 +252,42 @@ class PKI:
             cert = self._leaf(cn, key.public_key(), issuer_key, issuer_cert, server=False, client=True, upn=upn)
             _save_cert(cert_path, cert)
         return cert_path, key_path
+
+    # -- what a CA does later: enrollment and renewal (winrm_sim.certctl)
+
+    def _issuer(self, which: str):
+        return {"ca": (self.ca_key, self.ca_cert), "untrusted": (self.untrusted_key, self.untrusted_cert),
+                "self": (self.host_key, None)}[which]
+
+    def issue_host_certificate(self, cn: str, *, not_before: datetime.datetime, not_after: datetime.datetime,
+                               issuer: str = "ca", server: bool = True, client: bool = False,
+                               dns: list[str] = (), ips: list[str] = ()) -> bytes:
+        """A new machine certificate on the hosts' key (DER); ``issuer``: ca | untrusted | self."""
+        issuer_key, issuer_cert = self._issuer(issuer)
+        with _GEN_LOCK:
+            cert = self._leaf(cn, self.host_key.public_key(), issuer_key, issuer_cert, server=server, client=client,
+                              dns=list(dns), ips=list(ips), validity=(not_before, not_after))
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def renew_certificate(self, der: bytes, *, not_before: datetime.datetime, not_after: datetime.datetime) -> bytes:
+        """The renewal of ``der``: same subject, key and extensions, a new serial number and validity,
+        signed by the CA that signed it (a self-signed certificate signs itself again)."""
+        old = x509.load_der_x509_certificate(der)
+        if old.issuer == old.subject:
+            issuer_key = self.host_key
+        elif old.issuer == self.untrusted_cert.subject:
+            issuer_key = self.untrusted_key
+        elif old.issuer == self.ca_cert.subject:
+            issuer_key = self.ca_key
+        else:
+            raise ValueError(f"the simulator's CAs did not issue {old.subject.rfc4514_string()}")
+        builder = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(old.issuer)
+                   .public_key(old.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(not_before).not_valid_after(not_after))
+        for extension in old.extensions:
+            builder = builder.add_extension(extension.value, critical=extension.critical)
+        with _GEN_LOCK:
+            return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
     def host_store(self, name: str, address: str) -> CertStore:
         """The machine store of one host, creating its certificates the first time."""

@@ -94,6 +94,7 @@ class Binding:
     transport: str
     prefixes: set[str]
     thumbprint: str = ""
+    served: tuple | None = None  # (certificate file, key file) behind ssl_context
     sock: socket.socket | None = None
     ssl_context: ssl.SSLContext | None = None
     cbt_data: bytes | None = None
@@ -276,8 +277,10 @@ class SimServer:
                     changed = changed or binding is not None
                 else:
                     binding.prefixes = spec["prefixes"]
-                    if binding.transport == "https" and spec["thumbprint"] != binding.thumbprint:
-                        # Certificate renewed or replaced: new connections get the new certificate.
+                    if binding.transport == "https" and (spec["thumbprint"], self._served(entry, spec["thumbprint"])) \
+                            != (binding.thumbprint, binding.served):
+                        # Another thumbprint, or its certificate added to or removed from the store:
+                        # new connections get what the store now holds.
                         self._set_certificate(entry, binding, spec["thumbprint"])
                 if binding is not None:
                     self._admit(entry, binding, netfilter.effective(view.admitted_ranges(port), address))
@@ -352,12 +355,22 @@ class SimServer:
             handler.abort_if_idle()
         log.info("%s: closed port %d", entry.host.name, binding.bound_port)
 
+    @staticmethod
+    def _certificate(entry: HostEntry, thumbprint: str):
+        """The certificate of the host's MY store the thumbprint names (the engine's store first)."""
+        store = getattr(entry.host, "cert_store", None) or entry.cert_store
+        return store.find(thumbprint) if (store is not None and thumbprint) else None
+
+    def _served(self, entry: HostEntry, thumbprint: str):
+        cert = self._certificate(entry, thumbprint)
+        return (cert.cert_path, cert.key_path) if cert is not None else None
+
     def _set_certificate(self, entry: HostEntry, binding: Binding, thumbprint: str) -> None:
         binding.thumbprint = thumbprint
         binding.ssl_context = None
         binding.cbt_data = None
-        store = entry.cert_store or getattr(entry.host, "cert_store", None)
-        cert = store.find(thumbprint) if (store is not None and thumbprint) else None
+        cert = self._certificate(entry, thumbprint)
+        binding.served = (cert.cert_path, cert.key_path) if cert is not None else None
         if cert is None or not cert.key_path:
             # Windows keeps the listener but has no SSL binding: every TLS handshake fails.
             entry.problems.append(f"port {binding.windows_port}: no certificate {thumbprint or '(none)'}")

@@ -201,6 +201,13 @@ class Listeners:
         self._on_change()
         return dict(item, Source="")
 
+    def outlive(self, address: str, transport: str, thumbprint: str) -> None:
+        """The listener as it stands once the certificate it was bound to expired or left the store:
+        it still names that thumbprint (Windows does not check it again). No validation here."""
+        index = self._index(address, transport)
+        self._items[index] = dict(self._items[index], CertificateThumbprint=thumbprint.replace(" ", "").upper())
+        self._on_change()
+
     def delete(self, address: str, transport: str) -> None:
         self._refuse_gpo(address, transport)
         del self._items[self._index(address, transport)]
@@ -228,7 +235,8 @@ class Listeners:
             # usable for SSL per the quickconfig rule (0x80338115 text).
             wanted = item["Hostname"] or self.host_name
             for cert in (store.by_subject_cn(wanted) if store else []):
-                if cert.server_auth and not cert.is_ca and not cert.self_signed and _aware(cert.not_after) > now:
+                if (cert.server_auth and not cert.is_ca and not cert.self_signed and cert.key_path
+                        and not getattr(cert, "archived", False) and _aware(cert.not_after) > now):
                     item["CertificateThumbprint"] = cert.thumbprint.upper()
                     return item
             raise WSManFault("QUICK_CONFIG_FAILED_CERT_REQUIRED", provider=True)

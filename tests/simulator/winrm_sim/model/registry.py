@@ -3,8 +3,8 @@
 Stored as ``{key path: {value name: [type, data]}}`` with Windows' spelling; names compare
 case-insensitively, as in the registry. REG_BINARY data is kept as base64 text (JSON state), REG_MULTI_SZ
 as a list. Only the WinRM and UAC policy keys are writable (``WRITABLE_PREFIXES``); every other key
-the simulator models (e.g. certificate stores later) is read-only, as a policy-scoped account would
-find them over StdRegProv.
+the simulator models (the LocalMachine certificate stores of ``certstores.py``) is read-only over
+StdRegProv; the models that stand for Windows itself change them through the ``*_system_*`` methods.
 """
 from __future__ import annotations
 
@@ -142,6 +142,38 @@ class Registry:
                 self._keys[partial] = {}
         self._changed()
         return SUCCESS
+
+    # -- the operating system's own writes (the certificate store provider, autoenrollment): no
+    # StdRegProv access check, since Windows itself, not the remote caller, changes these keys
+    def put_system_key(self, path: str) -> None:
+        parts = path.strip("\\").split("\\")
+        created = False
+        for index in range(1, len(parts) + 1):
+            partial = "\\".join(parts[:index])
+            if self.key(partial) is None:
+                self._keys[partial] = {}
+                created = True
+        if created:
+            self._changed()
+
+    def put_system_value(self, path: str, name: str, kind: str, data) -> None:
+        self.put_system_key(path)
+        values = self._keys[self.key(path)]
+        for value_name in [n for n in values if n.lower() == name.lower()]:
+            del values[value_name]
+        values[name] = [kind, encode(kind, data)]
+        self._changed()
+
+    def delete_system_key(self, path: str) -> bool:
+        """Delete a key and its subkeys; False when it does not exist."""
+        key = self.key(path)
+        if key is None:
+            return False
+        prefix = key.lower() + "\\"
+        for name in [k for k in self._keys if k == key or k.lower().startswith(prefix)]:
+            del self._keys[name]
+        self._changed()
+        return True
 
     def delete_key(self, path: str) -> int:
         key = self.key(path)
