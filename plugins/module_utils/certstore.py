@@ -12,10 +12,13 @@ bytes ``20 00 00 00 01 00 00 00`` then the length and the DER certificate. Layou
 Certificate", 2.2.1.1.1 "Certificate BLOB", 2.2.1.1.1.1 "Certificate BLOB Properties",
 2.2.1.1.1.1.1 "KEY_PROV_INFO" and 2.2.1.1.1.2 "Certificate BLOB Encoding".
 
-The renewal property is not in MS-GPEF's table: its id (64, ``XCN_CERT_RENEWAL_PROP_ID``) is from
-Microsoft Learn "CERTENROLL_PROPERTYID enumeration (certenroll.h)", its meaning ("a SHA-1 hash of the
-new certificate created when an existing certificate is renewed ... associated with the old
-certificate") from "ICertPropertyRenewal interface (certenroll.h)".
+The renewal and archived properties are not in MS-GPEF's table: their ids (64,
+``XCN_CERT_RENEWAL_PROP_ID``; 19, ``XCN_CERT_ARCHIVED_PROP_ID``, no data) are from Microsoft Learn
+"CERTENROLL_PROPERTYID enumeration (certenroll.h)", their meaning ("a SHA-1 hash of the new
+certificate created when an existing certificate is renewed ... associated with the old
+certificate"; "a certificate is archived after being renewed ... so that archived certificates can
+be identified and skipped during enumeration") from "ICertPropertyRenewal interface" and
+"ICertPropertyArchived interface (certenroll.h)".
 
 Pure: no network, no Ansible. ``cryptography`` decodes the X.509 certificate itself.
 """
@@ -61,6 +64,7 @@ PROP_DATE_STAMP = 27
 PROP_ISSUER_SERIAL_NUMBER_MD5_HASH = 28
 PROP_SUBJECT_NAME_MD5_HASH = 29
 PROP_RENEWAL = 64           # XCN_CERT_RENEWAL_PROP_ID (certenroll.h): SHA-1 of the certificate that replaced this one
+PROP_ARCHIVED = 19          # XCN_CERT_ARCHIVED_PROP_ID (certenroll.h): no data; set with RENEWAL on the old certificate
 ELEMENT_CERTIFICATE = 0x20  # [MS-GPEF] 2.2.1.1.1.2: the encoded certificate, always last
 RESERVED_VALUE = 1          # the Reserved field of every element ("MUST be set to 0x01 0x00 0x00 0x00")
 
@@ -68,6 +72,7 @@ RESERVED_VALUE = 1          # the Reserved field of every element ("MUST be set 
 KNOWN_PROPERTIES = {
     PROP_KEY_PROV_INFO: "KEY_PROV_INFO", PROP_SHA1_HASH: "SHA1_HASH", PROP_ENHKEY_USAGE: "ENHKEY_USAGE",
     PROP_FRIENDLY_NAME: "FRIENDLY_NAME", PROP_AUTO_ENROLL: "AUTO_ENROLL", PROP_RENEWAL: "RENEWAL",
+    PROP_ARCHIVED: "ARCHIVED",
 }
 
 _HEADER = struct.Struct("<III")
@@ -221,6 +226,7 @@ class StoredCertificate:
     renewed_by: t.Optional[str]
     unknown_properties: t.Tuple[t.Tuple[int, bytes], ...]
     der: bytes = dataclasses.field(repr=False)
+    archived: bool = False                    # ARCHIVED property: Windows skips it when it enumerates the store
 
     @property
     def ekus(self) -> t.Optional[t.Tuple[str, ...]]:
@@ -260,6 +266,7 @@ class StoredCertificate:
             "ekus": None if self.ekus is None else list(self.ekus),
             "has_private_key": self.has_private_key, "friendly_name": self.friendly_name,
             "template": self.template or self.template_extension, "renewed_by": self.renewed_by,
+            "archived": self.archived,
             "self_signed": self.self_signed,
             "unknown_properties": sorted(pid for pid, _value in self.unknown_properties),
         }
@@ -428,7 +435,7 @@ def parse_blob(data: bytes, thumbprint: str) -> StoredCertificate:
         ekus_property=ekus_property,
         friendly_name=_utf16z(properties[PROP_FRIENDLY_NAME]) if PROP_FRIENDLY_NAME in properties else None,
         template=_utf16z(properties[PROP_AUTO_ENROLL]) if PROP_AUTO_ENROLL in properties else None,
-        renewed_by=renewed_by,
+        renewed_by=renewed_by, archived=PROP_ARCHIVED in properties,
         unknown_properties=tuple((pid, properties[pid]) for pid in order if pid not in KNOWN_PROPERTIES),
         der=der, **fields)
 
@@ -509,6 +516,8 @@ UNTRUSTED_ISSUER = "untrusted_issuer"
 ISSUER_MISMATCH = "issuer_mismatch"
 TEMPLATE_MISMATCH = "template_mismatch"
 TOO_FEW_DAYS = "expires_too_soon"
+ARCHIVED = "archived"
+CONTROLLER_REFUSES = "controller_refuses"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -672,6 +681,9 @@ def select_certificate(certificates: t.Iterable[StoredCertificate], criteria: Cr
         if criteria.template and not _template_matches(cert, criteria.template):
             reasons.append(Reason(TEMPLATE_MISMATCH, "template %s, not %s"
                                   % (cert.template or cert.template_extension or "none", criteria.template)))
+        if cert.archived:
+            reasons.append(Reason(ARCHIVED, "archived%s: Windows skips archived certificates"
+                                  % (" (renewed by %s)" % cert.renewed_by if cert.renewed_by else "")))
         days = cert.days_left(now)
         if criteria.min_days_left and 0 <= days < criteria.min_days_left:
             reasons.append(Reason(TOO_FEW_DAYS, "%d days left, %d required" % (days, criteria.min_days_left)))
@@ -716,3 +728,65 @@ def follow_renewals(start: str, certificates: t.Iterable[StoredCertificate],
         current = cert.renewed_by
     newest_valid = next((thumb for thumb in reversed(chain) if by_thumb[thumb].within_validity(now)), None)
     return RenewalChain(start=first, chain=tuple(chain), newest_valid=newest_valid, problem=problem)
+
+
+# ----------------------------------------------------------------------------------------------
+# Would the controller accept it? (the anti-lockout guard's question before a re-bind)
+# ----------------------------------------------------------------------------------------------
+
+
+def load_trust_anchors(cert_validation: t.Any) -> t.Optional[t.List[t.Any]]:
+    """The CA certificates the controller's session trusts: a CA bundle path, or for ``True`` the
+    bundle requests uses (certifi's; the session never reads REQUESTS_CA_BUNDLE). None: no validation."""
+    if cert_validation is False or cert_validation is None:
+        return None
+    path = cert_validation
+    if cert_validation is True:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH  # pylint: disable=import-outside-toplevel
+        path = DEFAULT_CA_BUNDLE_PATH
+    with open(str(path), "rb") as handle:
+        data = handle.read()
+    import warnings  # pylint: disable=import-outside-toplevel
+
+    with warnings.catch_warnings():  # public bundles hold a few old roots cryptography warns about
+        warnings.simplefilter("ignore")
+        return list(x509.load_pem_x509_certificates(data)) if b"-----BEGIN" in data \
+            else [x509.load_der_x509_certificate(data)]
+
+
+def controller_reasons(cert: StoredCertificate, now: datetime.datetime, host: str,
+                       anchors: t.Optional[t.Sequence[t.Any]], pin_sha256: t.Optional[str] = None,
+                       intermediates: t.Sequence[StoredCertificate] = ()) -> t.List[Reason]:
+    """Why a controller connecting to ``host`` with these trust anchors (None: no validation) and
+    this SHA-256 pin would refuse ``cert`` in the TLS handshake; empty when it would accept it.
+
+    Path validation is RFC 5280's as cryptography implements it (``x509.verification``): chain to an
+    anchor, validity at ``now``, Server Authentication EKU, the host name or address in the SANs -
+    what OpenSSL checks for requests' HTTPS connections.
+    """
+    reasons: t.List[Reason] = []
+    if pin_sha256:
+        served = hashlib.sha256(cert.der).hexdigest()
+        if served != pin_sha256.replace(":", "").replace(" ", "").lower():
+            reasons.append(Reason(CONTROLLER_REFUSES, "its SHA-256 fingerprint is not the one the controller pins "
+                                  "(wsman_winrm_cert_fingerprint)"))
+    if anchors is None:
+        return reasons
+    from cryptography.x509 import verification  # pylint: disable=import-outside-toplevel
+
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+        subject: t.Any = x509.IPAddress(address)
+    except ValueError:
+        subject = x509.DNSName(host.rstrip(".").lower())
+    try:
+        verifier = (verification.PolicyBuilder().store(verification.Store(list(anchors))).time(_utc(now))
+                    .build_server_verifier(subject))
+        verifier.verify(x509.load_der_x509_certificate(cert.der),
+                        [x509.load_der_x509_certificate(c.der) for c in intermediates])
+    except (verification.VerificationError, ValueError) as error:
+        text = re.sub(r"\s*\(encountered processing <.*$", "", str(error))
+        if "candidates exhausted" in text and not any(a.subject.rfc4514_string() == cert.issuer for a in anchors):
+            text = "no CA the controller trusts (its CA bundle) issued it; its issuer is %s" % cert.issuer
+        reasons.append(Reason(CONTROLLER_REFUSES, "the controller would refuse it for %s: %s" % (host, text)))
+    return reasons

@@ -368,7 +368,8 @@ class WSManClient(WSMan):  # type: ignore[misc,valid-type]
 
 def open_wsman_session(client: t.Any, deadline: float) -> "requests.Session":
     """Build pypsrp's requests session now (pypsrp would on the first send) so it can be hardened:
-    nothing from the environment (proxies, CA bundles, .netrc), the deadline, the reply checks."""
+    nothing from the environment (proxies, CA bundles, .netrc), the deadline, the reply checks, and
+    the server certificate of each TLS handshake (``client.peer_certificates``)."""
     transport = client.transport
     # pypsrp private: _build_session reads environment proxies and REQUESTS_CA_BUNDLE itself.
     session = transport._build_session()
@@ -377,7 +378,78 @@ def open_wsman_session(client: t.Any, deadline: float) -> "requests.Session":
     transport.session = session
     harden_session(session, deadline)
     _mark_replies(transport, session)
+    client.peer_certificates = record_peer_certificates(session)
     return session
+
+
+def send_raw(client: t.Any, envelope: bytes) -> bytes:
+    """POST a complete SOAP envelope on pypsrp's transport (authentication and message encryption
+    as for any request) and return the reply body: for messages pypsrp has no method for (Identify)."""
+    return client.transport.send(envelope)
+
+
+# ---------------------------------------------------------------------------------------------
+# urllib3: the certificate the server presented in the TLS handshake
+# ---------------------------------------------------------------------------------------------
+
+class PeerCertificates:
+    """What the session's HTTPS connections were served: the DER certificate of the latest TLS
+    handshake (None before the first one, or over HTTP)."""
+
+    def __init__(self) -> None:
+        self.latest: t.Optional[bytes] = None
+        self.handshakes = 0
+
+    def _connected(self, connection: t.Any) -> None:
+        # urllib3: ``sock`` is the SSLSocket (or SSLTransport through a proxy tunnel) after connect().
+        getpeercert = getattr(getattr(connection, "sock", None), "getpeercert", None)
+        if getpeercert is None:
+            return
+        der = getpeercert(binary_form=True)
+        if der:
+            self.latest = der
+            self.handshakes += 1
+
+
+def record_peer_certificates(session: "requests.Session") -> PeerCertificates:
+    """Remember the server certificate of every new HTTPS connection of ``session`` (direct or through
+    a proxy tunnel), read from the very connection the requests travel on."""
+    recorder = PeerCertificates()
+
+    def connection_class(connection_class: t.Any) -> t.Callable[..., t.Any]:
+        def create(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            connection = connection_class(*args, **kwargs)
+            connect = connection.connect
+
+            def recording_connect(*c_args: t.Any, **c_kwargs: t.Any) -> t.Any:
+                result = connect(*c_args, **c_kwargs)
+                recorder._connected(connection)
+                return result
+
+            connection.connect = recording_connect
+            return connection
+        return create
+
+    def pool_class(pool_class: t.Any) -> t.Callable[..., t.Any]:
+        def create(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            pool = pool_class(*args, **kwargs)
+            pool.ConnectionCls = connection_class(pool.ConnectionCls)   # urllib3 private, as above
+            return pool
+        return create
+
+    def install(manager: t.Any) -> t.Any:
+        if not getattr(manager, "_wsman_peer_recorded", False):
+            classes = dict(manager.pool_classes_by_scheme)
+            classes["https"] = pool_class(classes["https"])
+            manager.pool_classes_by_scheme = classes
+            manager._wsman_peer_recorded = True
+        return manager
+
+    adapter = session.get_adapter("https://")
+    install(adapter.poolmanager)
+    proxy_manager_for = adapter.proxy_manager_for
+    adapter.proxy_manager_for = lambda proxy, **kwargs: install(proxy_manager_for(proxy, **kwargs))
+    return recorder
 
 
 # ---------------------------------------------------------------------------------------------

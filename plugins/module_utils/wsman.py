@@ -43,6 +43,7 @@ NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSEN = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
 NS_WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 NS_WSMANFAULT = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+NS_WSMID = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
 
 # winrm.cmd aliases: "winrm/..." is the WS-Man root, "wmicimv2/..." the WMI cimv2 namespace.
 _URI_ALIASES = (
@@ -478,6 +479,32 @@ class Session:
             lambda c: c.invoke(action, uri, body, selector_set=_selector_set(selectors)).find("{%s}Body" % NS_SOAP),
         )
         return self._require_child(reply, method, uri)
+
+    def identify(self) -> dict[str, str | None]:
+        """WS-Management Identify (DSP0226 section 11): protocol version, vendor and product version
+        (authenticated, Windows adds the OS version). The cheapest request a listener answers."""
+        envelope = ('<s:Envelope xmlns:s="%s" xmlns:wsmid="%s"><s:Header/><s:Body><wsmid:Identify/></s:Body>'
+                    "</s:Envelope>" % (NS_SOAP, NS_WSMID)).encode("utf-8")
+        reply = self._call("Identify", self.endpoint.url, lambda c: compat.send_raw(c, envelope))
+        try:
+            body = ET.fromstring(reply)
+        except ET.ParseError as error:
+            raise WSManError("%s answered Identify with XML that does not parse: %s" % (self.endpoint.url, error),
+                             hint=HINTS["protocol"], operation="Identify") from None
+        response = body.find(".//{%s}IdentifyResponse" % NS_WSMID)
+        if response is None:
+            raise WSManError("%s answered Identify without an IdentifyResponse" % self.endpoint.url,
+                             hint=HINTS["protocol"], operation="Identify")
+        return {name: response.findtext("{%s}%s" % (NS_WSMID, element))
+                for name, element in (("protocol_version", "ProtocolVersion"), ("product_vendor", "ProductVendor"),
+                                      ("product_version", "ProductVersion"))}
+
+    @property
+    def peer_certificate(self) -> bytes | None:
+        """The DER certificate the server presented in this session's latest TLS handshake (None
+        before the first request, and over HTTP)."""
+        recorder = getattr(self._client, "peer_certificates", None)
+        return recorder.latest if recorder is not None else None
 
     def close(self) -> None:
         if self._client is not None:

@@ -78,6 +78,10 @@ def make_ca(cn: str):
             .serial_number(x509.random_serial_number()).not_valid_before(NOW - 3650 * DAY)
             .not_valid_after(NOW + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     return key, cert
 
@@ -118,6 +122,8 @@ def stored(der: bytes, private_key=True, **kwargs) -> certstore.StoredCertificat
         parts.append(spec_element(2, spec_key_prov_info("te-WinRM-1234", "Microsoft Software Key Storage Provider")))
     if kwargs.get("renewed_by"):
         parts.append(spec_element(64, bytes.fromhex(kwargs["renewed_by"])))
+    if kwargs.get("archived"):
+        parts.append(spec_element(19, b""))         # ARCHIVED: no data
     if kwargs.get("template"):
         parts.append(spec_element(21, utf16z(kwargs["template"])))
     if "eku_property" in kwargs:
@@ -438,3 +444,61 @@ def test_listener_fitness_is_the_info_view():
 
 def test_store_key():
     assert certstore.store_key("Root") == "SOFTWARE\\Microsoft\\SystemCertificates\\Root\\Certificates"
+
+
+# ---------------------------------------------------------------------------------------------
+# Archived certificates and the controller's view
+# ---------------------------------------------------------------------------------------------
+
+def test_archived_property_is_read_and_selection_skips_it():
+    newer = stored(make_leaf(end=NOW + 300 * DAY))
+    old = stored(make_leaf(end=NOW + 600 * DAY), renewed_by=newer.thumbprint, archived=True)
+    assert old.archived and not newer.archived and old.unknown_properties == ()
+    assert old.to_dict(NOW)["archived"] is True
+    selection = select_certificate([old, newer], Criteria(), NOW)
+    assert selection.chosen == newer
+    ((cert, reasons),) = selection.rejected
+    assert cert == old and [r.code for r in reasons] == [certstore.ARCHIVED]
+    assert "renewed by %s" % newer.thumbprint in reasons[0].message
+
+
+def _leaf_with_authority_key(**kwargs) -> bytes:
+    """A leaf as CAs issue them (with the Authority Key Identifier path validation follows)."""
+    issuer = kwargs.pop("issuer", (CA_KEY, CA_CERT))
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[0].public_key())
+    return make_leaf(issuer=issuer, extensions=[aki], **kwargs)
+
+
+def test_controller_reasons_follow_the_trust_the_session_uses():
+    good = stored(_leaf_with_authority_key())
+    anchors = [CA_CERT]
+    assert certstore.controller_reasons(good, NOW, "win1.contoso.com", anchors) == []
+    assert certstore.controller_reasons(good, NOW, "win1.contoso.com", None) == []   # validation off
+
+    def why(cert, host="win1.contoso.com", **kwargs):
+        return [r.message for r in certstore.controller_reasons(cert, NOW, host, anchors, **kwargs)]
+
+    assert why(good, "other.contoso.com") == ["the controller would refuse it for other.contoso.com: "
+                                              "validation failed: leaf certificate has no matching subjectAltName"]
+    expired = stored(_leaf_with_authority_key(start=NOW - 90 * DAY, end=NOW - DAY))
+    assert "not valid at validation time" in why(expired)[0]
+    foreign = stored(_leaf_with_authority_key(issuer=(EVIL_KEY, EVIL_CERT)))
+    assert why(foreign) == ["the controller would refuse it for win1.contoso.com: no CA the controller trusts "
+                            "(its CA bundle) issued it; its issuer is CN=Untrusted CA"]
+    by_address = stored(_leaf_with_authority_key(ips=("192.0.2.7",)))
+    assert why(by_address, "192.0.2.7") == [] and why(good, "192.0.2.7") != []
+    pin = hashlib.sha256(good.der).hexdigest()
+    assert why(good, pin_sha256=pin.upper()) == []
+    assert "pins" in why(good, pin_sha256="00" * 32)[0]
+    assert [r.code for r in certstore.controller_reasons(good, NOW, "x", None, pin_sha256="00" * 32)] == \
+        [certstore.CONTROLLER_REFUSES]
+
+
+def test_load_trust_anchors(tmp_path):
+    from cryptography.hazmat.primitives.serialization import Encoding as Enc
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(CA_CERT.public_bytes(Enc.PEM) + EVIL_CERT.public_bytes(Enc.PEM))
+    assert [c.subject for c in certstore.load_trust_anchors(str(bundle))] == [CA_CERT.subject, EVIL_CERT.subject]
+    assert certstore.load_trust_anchors(False) is None
+    assert len(certstore.load_trust_anchors(True)) > 50          # the bundle requests trusts by default

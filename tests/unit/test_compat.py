@@ -164,3 +164,68 @@ def test_ansible_config_reports_each_options_origin():
     assert C.config.get_config_value_and_origin("connection_timeout", plugin_type="connection",
                                                 plugin_name=load_name, variables={},
                                                 direct={"connection_timeout": 7})[1] == "Direct"
+
+
+def _tls_server(tmp_path):
+    """A local HTTPS server with a fresh self-signed certificate; returns (server, DER)."""
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *_args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "c.pem"), str(tmp_path / "k.pem"))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_urllib3_connection_hook_records_the_peer_certificate(tmp_path):
+    server, der = _tls_server(tmp_path)
+    try:
+        session = requests.Session()
+        compat.harden_session(session, deadline=10)
+        recorder = compat.record_peer_certificates(session)
+        assert recorder.latest is None
+        url = "https://127.0.0.1:%d/" % server.server_address[1]
+        assert session.get(url, verify=False).content == b"ok"
+        assert session.get(url, verify=False).content == b"ok"      # the same kept-alive connection
+        assert recorder.latest == der and recorder.handshakes == 1
+        session.close()
+        assert session.get(url, verify=False).content == b"ok"
+        assert recorder.handshakes == 2
+        plain = requests.Session()
+        plain_recorder = compat.record_peer_certificates(plain)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            plain.get("http://127.0.0.1:9/", timeout=2)
+        assert plain_recorder.latest is None
+    finally:
+        server.shutdown()
