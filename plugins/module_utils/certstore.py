@@ -731,6 +731,101 @@ def follow_renewals(start: str, certificates: t.Iterable[StoredCertificate],
 
 
 # ----------------------------------------------------------------------------------------------
+# Which certificate an HTTPS listener should name (listener certificate: auto, converge, baseline)
+# ----------------------------------------------------------------------------------------------
+
+KEEP, RENEWED, SELECTED, REPLACED = "keep", "renewed", "selected", "replaced"
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """The certificate an HTTPS listener should name, and why.
+
+    ``action``: ``selected`` (a new listener, or one without a thumbprint: the best match),
+    ``keep`` (the current one qualifies), ``renewed`` (the current one was renewed: the newest valid
+    certificate of its renewal chain), ``replaced`` (the current one is gone, expires within the
+    renewal window or no longer qualifies: the best match). ``thumbprint`` is None when nothing
+    qualifies; ``explain()`` then lists why each certificate does not.
+    """
+
+    action: str
+    thumbprint: t.Optional[str]
+    current: t.Optional[str]
+    reason: str
+    selection: t.Optional[Selection] = None
+    chain: t.Tuple[str, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        return self.thumbprint is not None and self.thumbprint != self.current
+
+    def explain(self) -> str:
+        text = self.reason
+        if self.thumbprint is None and self.selection is not None:
+            text = "%s; %s" % (text, self.selection.explain())
+        return text
+
+
+def binding_for(current: t.Optional[str], certificates: t.Sequence[StoredCertificate], criteria: Criteria,
+                now: datetime.datetime, renew_within_days: int = 30,
+                authorities: t.Sequence[StoredCertificate] = ()) -> Binding:
+    """What an HTTPS listener naming ``current`` (None: a new listener) should name.
+
+    In order: a certificate that was renewed follows its renewal chain (``follow_renewals``) to the
+    newest valid certificate that still qualifies; one that is gone from the store, expires within
+    ``renew_within_days`` or no longer meets ``criteria`` is replaced by the best match
+    (``select_certificate``, the criteria plus ``renew_within_days`` left); otherwise it is kept. A
+    new listener gets the best match. Deterministic: the same store and criteria give the same answer.
+    """
+    wanted = dataclasses.replace(criteria, min_days_left=max(criteria.min_days_left, renew_within_days))
+    selection = select_certificate(certificates, wanted, now, authorities)
+
+    def best(action: str, why: str) -> Binding:
+        if selection.chosen is None:
+            return Binding(action, None, current, why, selection)
+        return Binding(action, selection.chosen.thumbprint, current,
+                       "%s: %s, valid until %s, is the best match (%s)" % (
+                           why, selection.chosen.thumbprint, selection.chosen.not_after.date().isoformat(),
+                           Selection.ORDER), selection)
+
+    if not current:
+        return best(SELECTED, "no certificate is bound yet")
+    current = normalize_thumbprint(current)
+    by_thumbprint = {c.thumbprint: c for c in certificates}
+    cert = by_thumbprint.get(current)
+    if cert is None:
+        return best(REPLACED, "the bound certificate %s is not in the store" % current)
+    chain = follow_renewals(current, certificates, now)
+    successor = chain.newest_valid
+    if successor and successor != current:
+        renewed = by_thumbprint[successor]
+        # The successor keeps the subject and template; it must still serve a listener.
+        reasons = listener_reasons(renewed, now, criteria.names, criteria.trusted_issuers, authorities)
+        if not reasons:
+            return Binding(RENEWED, successor, current, "%s was renewed: %s is the newest valid certificate of its "
+                           "renewal chain (%s)" % (current, successor, " -> ".join(chain.chain)), selection,
+                           chain.chain)
+    problems = [r for r in listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)]
+    if criteria.issuer and not _issuer_known(cert, [criteria.issuer], authorities):
+        problems.append(Reason(ISSUER_MISMATCH, "issued by %s, not %s" % (cert.issuer, criteria.issuer)))
+    if criteria.template and not _template_matches(cert, criteria.template):
+        problems.append(Reason(TEMPLATE_MISMATCH, "template %s, not %s"
+                               % (cert.template or cert.template_extension or "none", criteria.template)))
+    days = cert.days_left(now)
+    if not problems and days < wanted.min_days_left:
+        problems.append(Reason(TOO_FEW_DAYS, "%d days left, %d required" % (days, wanted.min_days_left)))
+    if problems:
+        replaced = best(REPLACED, "the bound certificate %s does not qualify (%s)"
+                        % (current, "; ".join(r.message for r in problems)))
+        if replaced.thumbprint is None and all(r.code == TOO_FEW_DAYS for r in problems):
+            # Still valid and nothing better: keeping it beats failing; the expiry control reports it.
+            return Binding(KEEP, current, current, "%s expires in %d days and no certificate qualifies to "
+                           "replace it; kept" % (current, days), selection)
+        return replaced
+    return Binding(KEEP, current, current, "%s qualifies (%d days left)" % (current, days), selection)
+
+
+# ----------------------------------------------------------------------------------------------
 # Would the controller accept it? (the anti-lockout guard's question before a re-bind)
 # ----------------------------------------------------------------------------------------------
 

@@ -502,3 +502,64 @@ def test_load_trust_anchors(tmp_path):
     assert [c.subject for c in certstore.load_trust_anchors(str(bundle))] == [CA_CERT.subject, EVIL_CERT.subject]
     assert certstore.load_trust_anchors(False) is None
     assert len(certstore.load_trust_anchors(True)) > 50          # the bundle requests trusts by default
+
+
+# ---------------------------------------------------------------------------------------------
+# The binding an HTTPS listener should have
+# ---------------------------------------------------------------------------------------------
+
+def test_binding_for_a_new_listener_is_the_longest_valid_match():
+    short, long_ = stored(make_leaf(end=NOW + 90 * DAY)), stored(make_leaf(end=NOW + 700 * DAY))
+    binding = certstore.binding_for(None, [short, long_], Criteria(names=("win1",)), NOW)
+    assert (binding.action, binding.thumbprint, binding.changes) == (certstore.SELECTED, long_.thumbprint, True)
+    assert binding.reason.startswith("no certificate is bound yet: %s, valid until" % long_.thumbprint)
+
+
+def test_binding_keeps_a_current_certificate_that_qualifies():
+    short, long_ = stored(make_leaf(end=NOW + 90 * DAY)), stored(make_leaf(end=NOW + 700 * DAY))
+    binding = certstore.binding_for(short.thumbprint.lower(), [short, long_], Criteria(), NOW)
+    assert (binding.action, binding.thumbprint, binding.changes) == (certstore.KEEP, short.thumbprint, False)
+    assert binding.reason == "%s qualifies (90 days left)" % short.thumbprint
+
+
+def test_binding_follows_the_renewal_chain():
+    old, mid, new = _chain((-10, 1), (5, 2), (400, None))
+    binding = certstore.binding_for(old.thumbprint, [old, mid, new], Criteria(), NOW)
+    assert (binding.action, binding.thumbprint) == (certstore.RENEWED, new.thumbprint)
+    assert binding.chain == (old.thumbprint, mid.thumbprint, new.thumbprint)
+    assert "was renewed" in binding.reason
+
+
+def test_binding_replaces_a_gone_expiring_or_unfit_certificate():
+    other = stored(make_leaf(end=NOW + 500 * DAY))
+    expiring = stored(make_leaf(end=NOW + 10 * DAY))
+    expired = stored(make_leaf(start=NOW - 400 * DAY, end=NOW - DAY))
+    foreign = stored(make_leaf(end=NOW + 900 * DAY, issuer=(EVIL_KEY, EVIL_CERT)))
+    pool = [other, expiring, expired, foreign]
+    gone = certstore.binding_for("AB" * 20, pool, Criteria(issuer="Contoso Issuing CA"), NOW)
+    assert (gone.action, gone.thumbprint) == (certstore.REPLACED, other.thumbprint)
+    assert gone.reason.startswith("the bound certificate %s is not in the store" % ("AB" * 20))
+    soon = certstore.binding_for(expiring.thumbprint, pool, Criteria(issuer="Contoso Issuing CA"), NOW, 30)
+    assert (soon.action, soon.thumbprint) == (certstore.REPLACED, other.thumbprint)
+    assert "10 days left, 30 required" in soon.reason
+    unfit = certstore.binding_for(foreign.thumbprint, pool, Criteria(issuer="Contoso Issuing CA"), NOW)
+    assert (unfit.action, unfit.thumbprint) == (certstore.REPLACED, other.thumbprint)
+    assert "issued by CN=Untrusted CA, not Contoso Issuing CA" in unfit.reason
+
+
+def test_binding_keeps_an_expiring_certificate_when_nothing_better_exists():
+    expiring = stored(make_leaf(end=NOW + 10 * DAY))
+    binding = certstore.binding_for(expiring.thumbprint, [expiring], Criteria(), NOW, 30)
+    assert (binding.action, binding.thumbprint, binding.changes) == (certstore.KEEP, expiring.thumbprint, False)
+    assert "no certificate qualifies to replace it" in binding.reason
+
+
+def test_binding_without_any_candidate_explains_each_certificate():
+    expired = stored(make_leaf(start=NOW - 400 * DAY, end=NOW - DAY))
+    client_only = stored(make_leaf(ekus=(CLIENT_AUTH,)))
+    binding = certstore.binding_for(expired.thumbprint, [expired, client_only], Criteria(), NOW)
+    assert binding.thumbprint is None and binding.action == certstore.REPLACED and not binding.changes
+    text = binding.explain()
+    assert "no certificate qualifies:" in text
+    assert "- %s (CN=win1.contoso.com): expired on" % expired.thumbprint in text
+    assert "- %s (CN=win1.contoso.com): not marked for Server Authentication" % client_only.thumbprint in text
