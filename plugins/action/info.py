@@ -4,12 +4,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, certificates
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.guards import serves
 from ansible_collections.wsman.winrm.plugins.module_utils.resources import read_all
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, TLSFailed, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 try:
@@ -17,14 +22,20 @@ try:
 except ImportError:  # only needed for the query option
     jmespath = None
 
+# A listener the controller cannot reach (a filtering firewall) should not hold the task for long.
+TLS_CHECK_CONNECT_TIMEOUT = 10
+
 
 class ActionModule(WSManAction):
     argument_spec = argspecs.INFO["argument_spec"]
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         parts = set(args["gather"])
-        snapshot = read_all(session, parts=parts)
+        read_parts = parts | ({"listeners"} if "certificates" in parts else set())
+        snapshot = read_all(session, parts=read_parts)
         report = snapshot.to_dict(parts=parts)
+        if "certificates" in parts:
+            report["certificates"] = self._certificates(session, snapshot.listeners, args, task_vars)
         report["endpoint"] = session.endpoint.redacted()
         if args.get("query"):
             if jmespath is None:
@@ -34,3 +45,59 @@ class ActionModule(WSManAction):
             except jmespath.exceptions.JMESPathError as error:
                 raise AnsibleActionFail(f"query is not a valid JMESPath expression: {error}") from None
         return report
+
+    # ---- certificates ---------------------------------------------------------------------------
+
+    def _certificates(self, session: Session, listeners: list[t.Any], args: dict[str, t.Any],
+                      task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        machine = certificates.read(session)
+        view = certificates.store_view(machine, now)
+        https = certificates.https_listeners(listeners)
+        views = certificates.listener_views(https, machine, now, args["certificate_expiry_days"])
+        for listener, listener_view in zip(https, views):
+            listener_view["tls"] = self._tls(session, listener, task_vars) if args["check_tls"] else \
+                certificates.tls_view(None, None)
+        view["listeners"] = views
+        return view
+
+    def _tls(self, session: Session, listener: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The certificate the controller is served in the TLS handshake with this listener: from the
+        task's own session when it runs through that listener, else from an Identify through a second
+        session to its port (the host's connection variables, over HTTPS)."""
+        named = listener.get("certificate_thumbprint")
+        if listener.get("enabled") is False:
+            return certificates.tls_view(named, None, "the listener is disabled")
+        if serves(session.endpoint, listener) and session.peer_certificate is not None:
+            return certificates.tls_view(named, session.peer_certificate)
+        address = listener.get("address") or "*"
+        host = session.endpoint.host
+        if address.upper().startswith("IP:") and address[3:].strip("[]") != host:
+            return certificates.tls_view(named, None, "the listener takes connections to %s only; the controller "
+                                         "connects to %s" % (address[3:], host))
+        try:
+            endpoint = self._endpoint_on(task_vars, "https", listener.get("port"))
+        except EndpointError as error:
+            return certificates.tls_view(named, None, "no HTTPS endpoint for port %s: %s" % (listener.get("port"), error))
+        endpoint = dataclasses.replace(endpoint, connection_timeout=min(endpoint.connection_timeout,
+                                                                        TLS_CHECK_CONNECT_TIMEOUT))
+        probe = Session(endpoint)
+        try:
+            probe.identify()
+            return certificates.tls_view(named, probe.peer_certificate)
+        except TLSFailed as error:
+            return certificates.tls_view(named, None, "the controller refused the TLS handshake: %s" % error.message)
+        except WSManError as error:
+            served = probe.peer_certificate  # the handshake may have succeeded before the request failed
+            if served is not None:
+                return certificates.tls_view(named, served)
+            return certificates.tls_view(named, None, str(error))
+        finally:
+            probe.close()
+
+    def _endpoint_on(self, task_vars: dict[str, t.Any], scheme: str, port: t.Any) -> t.Any:
+        """Where the controller reaches the host's listener on ``port`` with this scheme: the host's
+        connection variables, with that scheme and port (the listener's, unless NAT is in between)."""
+        variables = self.connection_variables(task_vars)
+        variables.update(wsman_winrm_connection_uri="", wsman_winrm_scheme=scheme, wsman_winrm_port=port)
+        return resolve(variables, variables.get("ansible_connection"))

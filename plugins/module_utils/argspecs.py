@@ -11,11 +11,16 @@ from __future__ import annotations
 from ansible_collections.wsman.winrm.plugins.module_utils import policy
 
 INFO_PARTS = ("config", "listeners", "cert_mappings", "policy")
+# Read only when asked for: the certificate stores cost a request per certificate.
+INFO_EXTRA_PARTS = ("certificates",)
 
 INFO = dict(
     argument_spec=dict(
-        gather=dict(type="list", elements="str", choices=list(INFO_PARTS), default=list(INFO_PARTS)),
+        gather=dict(type="list", elements="str", choices=list(INFO_PARTS + INFO_EXTRA_PARTS),
+                    default=list(INFO_PARTS)),
         query=dict(type="str"),
+        certificate_expiry_days=dict(type="int", default=30),
+        check_tls=dict(type="bool", default=True),
     ),
 )
 

@@ -20,7 +20,9 @@ A setting is named by a path into the info result:
 - ``policy:Service\\AllowBasic``: a Group Policy registry value from the result's ``policy`` list
   (``Client``, ``Service``, ``Service\\WinRS`` under ``...\\Policies\\Microsoft\\Windows\\WinRM``;
   ``System`` is ``...\\CurrentVersion\\Policies\\System``);
-- ``listeners``: the listener list.
+- ``listeners``: the listener list;
+- ``certificates.listeners``: each HTTPS listener's certificate as ``wsman.winrm.info`` reports it
+  with ``gather: [certificates]`` (the listener certificate controls need that part).
 """
 
 from __future__ import annotations
@@ -225,6 +227,28 @@ CONTROLS: tuple[Control, ...] = (
     Control("root_sddl_admins_only", "RootSDDL grants access to Administrators only (and named groups)", "sddl",
             ("service.root_sddl",), "Administrators (BA) only", "medium",
             description="Named groups allowed beside Administrators are passed as allowed_sddl_trustees."),
+    # HTTPS listener certificates (Microsoft Learn, "Configuration and Security" for WinRM: the
+    # listener needs a Server Authentication certificate whose CN matches the host name, from the
+    # computer's store; an expired or replaced one breaks every HTTPS connection).
+    Control("listener_certificate_present", "HTTPS listener certificates present in LocalMachine\\My", "cert_present",
+            ("certificates.listeners",), "the certificate each HTTPS listener names is in the store", "medium",
+            description="A listener whose certificate was deleted (or whose store entry is damaged) accepts no "
+                        "TLS connection."),
+    Control("listener_certificate_expiry", "HTTPS listener certificates not expiring soon", "cert_expiry",
+            ("certificates.listeners",), 30, "medium",
+            description="Days left before the listener's certificate expires (certificate_expiry_days, default "
+                        "30); an expired one breaks every HTTPS connection, a renewed one is not picked up by "
+                        "Windows on its own."),
+    Control("listener_certificate_hostname", "HTTPS listener certificates issued to the host's name",
+            "cert_hostname", ("certificates.listeners",), "subject or SAN matches the listener Hostname or the "
+            "computer's name", "medium",
+            description="Clients that validate the certificate refuse a name that does not match."),
+    Control("listener_certificate_issuer", "HTTPS listener certificates from a trusted CA (not self-signed)",
+            "cert_issuer", ("certificates.listeners",), "issued by a CA in the host's Root or intermediate stores",
+            "medium",
+            description="A self-signed or unknown issuer makes clients either refuse the connection or skip "
+                        "validation, which lets anyone on the path impersonate the host (NTLM does not "
+                        "authenticate the server)."),
 )
 
 CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
@@ -286,6 +310,8 @@ def _expected_text(control: Control, profile: str) -> t.Any:
         return "no %s listener" % expected
     if control.rule == "cbt" and profile == "domain_kerberos":
         return "Strict when an HTTPS listener exists"
+    if control.rule == "cert_expiry":
+        return "more than %s days left" % expected
     if profile in control.accepted:
         value, reason = control.accepted[profile]
         return "%s (%s accepted as a deviation: %s)" % (expected, value, reason)
@@ -351,7 +377,16 @@ def _evidence_value(value: t.Any, path: str) -> t.Any:
         return None
     if path == "listeners":
         return [_listener_label(l) for l in value or []]
+    if path == "certificates.listeners":
+        return [_certificate_label(view) for view in value or []]
     return value
+
+
+def _certificate_label(view: t.Mapping[str, t.Any]) -> str:
+    what = view.get("certificate_thumbprint") or "no certificate"
+    if not view.get("in_store"):
+        return "port %s: %s (not in the store)" % (view.get("port"), what)
+    return "port %s: %s (%s days left)" % (view.get("port"), what, view.get("days_left"))
 
 
 def _evidence(info: t.Mapping[str, t.Any], paths: t.Iterable[str]) -> list[dict[str, t.Any]]:
@@ -493,7 +528,65 @@ def _rule_sddl(control: Control, info: t.Mapping[str, t.Any], profile: str, opti
     return PASS, sddl, ""
 
 
+def _listener_certificates(info: t.Mapping[str, t.Any]) -> list[t.Mapping[str, t.Any]] | None:
+    views, _source = read_setting(info, "certificates.listeners")
+    return None if views is MISSING else list(views or [])
+
+
+def _certificate_rule(check: t.Callable[[t.Mapping[str, t.Any], dict], str | None]):
+    """A rule over every HTTPS listener's certificate: ``check`` says what is wrong with one, or None."""
+    def rule(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+        views = _listener_certificates(info)
+        if views is None:
+            listeners = _enabled_listeners(info)
+            if listeners is not None and not any(str(l.get("transport", "")).upper() == "HTTPS" for l in listeners):
+                return NOT_APPLICABLE, [], "no HTTPS listener"
+            return UNKNOWN, None, "the certificates were not gathered (wsman.winrm.info gather: certificates)"
+        if not views:
+            return NOT_APPLICABLE, [], "no HTTPS listener"
+        actual = [_certificate_label(view) for view in views]
+        problems = [problem for problem in (check(view, options) for view in views) if problem]
+        return (FAIL, actual, "; ".join(problems)) if problems else (PASS, actual, "")
+    return rule
+
+
+def _reason_messages(view: t.Mapping[str, t.Any], *codes: str) -> list[str]:
+    return [r.get("message", "") for r in view.get("reasons") or [] if r.get("code") in codes]
+
+
+def _check_present(view: t.Mapping[str, t.Any], options: dict) -> str | None:
+    if view.get("in_store"):
+        return None
+    return "port %s: %s" % (view.get("port"), "; ".join(_reason_messages(view, "missing")) or "not in the store")
+
+
+def _check_expiry(view: t.Mapping[str, t.Any], options: dict) -> str | None:
+    if not view.get("in_store"):
+        return None  # listener_certificate_present reports it
+    days, limit = view.get("days_left"), int(options.get("certificate_expiry_days", 30))
+    if days is None or days > limit:
+        return None
+    state = "expired %d days ago" % -days if days < 0 else "expires in %d days" % days
+    renewed = " (renewed by %s, which the listener does not use)" % view["renewed_by"] if view.get("renewed_by") else ""
+    return "port %s: %s %s%s, limit %d days" % (view.get("port"), view.get("certificate_thumbprint"), state,
+                                                renewed, limit)
+
+
+def _check_hostname(view: t.Mapping[str, t.Any], options: dict) -> str | None:
+    messages = _reason_messages(view, "name_mismatch")
+    return "port %s: %s" % (view.get("port"), "; ".join(messages)) if messages else None
+
+
+def _check_issuer(view: t.Mapping[str, t.Any], options: dict) -> str | None:
+    messages = _reason_messages(view, "untrusted_issuer")
+    return "port %s: %s" % (view.get("port"), "; ".join(messages)) if messages else None
+
+
 RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict]] = {
+    "cert_present": _certificate_rule(_check_present),
+    "cert_expiry": _certificate_rule(_check_expiry),
+    "cert_hostname": _certificate_rule(_check_hostname),
+    "cert_issuer": _certificate_rule(_check_issuer),
     "policy": _rule_policy,
     "deviation": _rule_deviation,
     "all_equal": _rule_all_equal,
@@ -531,13 +624,15 @@ def _as_bool(value: t.Any) -> bool | None:
 def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos",
              benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG,
              deviations: t.Mapping[str, str] | None = None,
-             allowed_sddl_trustees: t.Iterable[str] = ()) -> list[dict[str, t.Any]]:
+             allowed_sddl_trustees: t.Iterable[str] = (),
+             certificate_expiry_days: int = 30) -> list[dict[str, t.Any]]:
     """Every control judged against one host's ``wsman.winrm.info`` result.
 
     ``deviations`` maps a control id (or its CIS or STIG id) to the reason it is deliberately not
     followed: such a control that fails is reported as ``deviation`` with that reason, and the
     status it would otherwise have in ``evaluated_status``. ``allowed_sddl_trustees`` are the SIDs or SDDL
-    aliases RootSDDL may grant besides Administrators.
+    aliases RootSDDL may grant besides Administrators. ``certificate_expiry_days``: a listener certificate
+    with this many days left or fewer fails listener_certificate_expiry.
     """
     _check_choices(profile, benchmark, stig)
     if not isinstance(info_result, t.Mapping):
@@ -550,7 +645,8 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
     unknown_ids = sorted(set(deviations) - known)
     if unknown_ids:
         raise ValueError("deviations name unknown controls: %s" % ", ".join(unknown_ids))
-    options = {"allowed_sddl_trustees": list(allowed_sddl_trustees or ())}
+    options = {"allowed_sddl_trustees": list(allowed_sddl_trustees or ()),
+               "certificate_expiry_days": int(certificate_expiry_days)}
 
     results = []
     for control in CONTROLS:
@@ -568,7 +664,8 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             "title": control.title,
             "severity": control.severity,
             "references": references,
-            "expected": _expected_text(control, profile),
+            "expected": _expected_text(control, profile) if control.rule != "cert_expiry"
+            else "more than %d days left" % options["certificate_expiry_days"],
             "actual": actual,
             "status": status,
             "reason": reason,
