@@ -517,6 +517,7 @@ ISSUER_MISMATCH = "issuer_mismatch"
 TEMPLATE_MISMATCH = "template_mismatch"
 TOO_FEW_DAYS = "expires_too_soon"
 ARCHIVED = "archived"
+CN_MISMATCH = "cn_mismatch"
 CONTROLLER_REFUSES = "controller_refuses"
 
 
@@ -641,6 +642,9 @@ class Criteria:
     template: t.Optional[str] = None        # autoenrollment template name or OID
     min_days_left: int = 0
     trusted_issuers: t.Optional[t.Tuple[t.Any, ...]] = None
+    # The listener's Hostname: Windows requires the certificate's CN to be it (fault 0x803380E9,
+    # "The certificate CN and the hostname that were provided do not match").
+    common_name: t.Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -665,6 +669,21 @@ class Selection:
         return "\n".join(lines)
 
 
+def _criteria_reasons(cert: StoredCertificate, criteria: Criteria,
+                      authorities: t.Sequence[StoredCertificate]) -> t.List[Reason]:
+    """What ``criteria`` asks beyond ``listener_reasons``: issuer, template, the Hostname as CN."""
+    reasons = []
+    if criteria.issuer and not _issuer_known(cert, [criteria.issuer], authorities):
+        reasons.append(Reason(ISSUER_MISMATCH, "issued by %s, not %s" % (cert.issuer, criteria.issuer)))
+    if criteria.template and not _template_matches(cert, criteria.template):
+        reasons.append(Reason(TEMPLATE_MISMATCH, "template %s, not %s"
+                              % (cert.template or cert.template_extension or "none", criteria.template)))
+    if criteria.common_name and (cert.subject_cn or "").lower() != criteria.common_name.lower():
+        reasons.append(Reason(CN_MISMATCH, "its CN is %s, and Windows requires the listener Hostname %s as the CN"
+                              % (cert.subject_cn or "(none)", criteria.common_name)))
+    return reasons
+
+
 def _template_matches(cert: StoredCertificate, wanted: str) -> bool:
     wanted = wanted.strip().lower()
     return any(v and v.strip().lower() == wanted for v in (cert.template, cert.template_extension))
@@ -676,11 +695,7 @@ def select_certificate(certificates: t.Iterable[StoredCertificate], criteria: Cr
     qualifying, rejected = [], []
     for cert in certificates:
         reasons = listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)
-        if criteria.issuer and not _issuer_known(cert, [criteria.issuer], authorities):
-            reasons.append(Reason(ISSUER_MISMATCH, "issued by %s, not %s" % (cert.issuer, criteria.issuer)))
-        if criteria.template and not _template_matches(cert, criteria.template):
-            reasons.append(Reason(TEMPLATE_MISMATCH, "template %s, not %s"
-                                  % (cert.template or cert.template_extension or "none", criteria.template)))
+        reasons += _criteria_reasons(cert, criteria, authorities)
         if cert.archived:
             reasons.append(Reason(ARCHIVED, "archived%s: Windows skips archived certificates"
                                   % (" (renewed by %s)" % cert.renewed_by if cert.renewed_by else "")))
@@ -801,16 +816,14 @@ def binding_for(current: t.Optional[str], certificates: t.Sequence[StoredCertifi
         renewed = by_thumbprint[successor]
         # The successor keeps the subject and template; it must still serve a listener.
         reasons = listener_reasons(renewed, now, criteria.names, criteria.trusted_issuers, authorities)
+        if criteria.common_name:
+            reasons += [r for r in _criteria_reasons(renewed, criteria, authorities) if r.code == CN_MISMATCH]
         if not reasons:
             return Binding(RENEWED, successor, current, "%s was renewed: %s is the newest valid certificate of its "
                            "renewal chain (%s)" % (current, successor, " -> ".join(chain.chain)), selection,
                            chain.chain)
-    problems = [r for r in listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)]
-    if criteria.issuer and not _issuer_known(cert, [criteria.issuer], authorities):
-        problems.append(Reason(ISSUER_MISMATCH, "issued by %s, not %s" % (cert.issuer, criteria.issuer)))
-    if criteria.template and not _template_matches(cert, criteria.template):
-        problems.append(Reason(TEMPLATE_MISMATCH, "template %s, not %s"
-                               % (cert.template or cert.template_extension or "none", criteria.template)))
+    problems = listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)
+    problems += _criteria_reasons(cert, criteria, authorities)
     days = cert.days_left(now)
     if not problems and days < wanted.min_days_left:
         problems.append(Reason(TOO_FEW_DAYS, "%d days left, %d required" % (days, wanted.min_days_left)))

@@ -141,6 +141,45 @@ def lockout_reasons(endpoint: t.Any, config_after: t.Any, listeners_before: t.Se
     return reasons
 
 
+# ---- the certificate of the HTTPS listener in use ------------------------------------------------
+
+def certificate_reasons(endpoint: t.Any, listeners_before: t.Sequence[t.Any], listeners_after: t.Sequence[t.Any],
+                        certificates: t.Mapping[str, t.Any], now: t.Any, anchors: t.Any = None,
+                        intermediates: t.Sequence[t.Any] = ()) -> list[str]:
+    """Why a re-bind would leave the HTTPS listener this task connects through serving a certificate
+    the controller refuses (empty when it would not).
+
+    ``certificates``: thumbprint -> ``certstore.StoredCertificate`` of the host's My store;
+    ``anchors``: the controller's trust anchors (``certstore.load_trust_anchors(endpoint.cert_validation)``,
+    None when it does not validate). A pinned SHA-256 (``endpoint.cert_fingerprint``) counts as well.
+    """
+    if endpoint.scheme != "https":
+        return []
+    from ansible_collections.wsman.winrm.plugins.module_utils import certstore  # pylint: disable=import-outside-toplevel
+
+    reasons = []
+    for before in [item for item in listeners_before if serves(endpoint, item)]:
+        key = ((before.get("address") or "*").lower(), (before.get("transport") or "").upper())
+        after = next((item for item in listeners_after
+                      if ((item.get("address") or "*").lower(), (item.get("transport") or "").upper()) == key), None)
+        if after is None:
+            continue  # a removal: listener_reasons() says so
+        old, new = (before.get("certificate_thumbprint") or "").upper(), (after.get("certificate_thumbprint") or "").upper()
+        if not new or new == old:
+            continue
+        cert = certificates.get(new)
+        if cert is None:
+            problems = ["it is not in the host's My store"]
+        else:
+            problems = [r.message for r in certstore.controller_reasons(
+                cert, now, endpoint.host, anchors, getattr(endpoint, "cert_fingerprint", None), intermediates)]
+        if problems:
+            reasons.append(f"this task connects through {_describe(before)} ({endpoint.url}), and the change would "
+                           f"have it serve the certificate {new}, which the controller would refuse: "
+                           + "; ".join(problems))
+    return reasons
+
+
 # ---- Windows Firewall ---------------------------------------------------------------------------
 
 FIREWALL_PROFILE_BITS = (("domain", 1), ("private", 2), ("public", 4))

@@ -563,3 +563,14 @@ def test_binding_without_any_candidate_explains_each_certificate():
     assert "no certificate qualifies:" in text
     assert "- %s (CN=win1.contoso.com): expired on" % expired.thumbprint in text
     assert "- %s (CN=win1.contoso.com): not marked for Server Authentication" % client_only.thumbprint in text
+
+
+def test_the_listener_hostname_must_be_the_cn():
+    by_cn = stored(make_leaf(cn="win1.contoso.com", dns=("win1.contoso.com",)))
+    by_san = stored(make_leaf(cn="other", dns=("win1.contoso.com",), end=NOW + 900 * DAY))
+    criteria = Criteria(names=("win1.contoso.com",), common_name="win1.contoso.com")
+    selection = select_certificate([by_cn, by_san], criteria, NOW)
+    assert selection.chosen == by_cn      # by_san is valid longer, but Windows would refuse its CN
+    ((cert, reasons),) = selection.rejected
+    assert cert == by_san and [r.code for r in reasons] == [certstore.CN_MISMATCH]
+    assert reasons[0].message == "its CN is other, and Windows requires the listener Hostname win1.contoso.com as the CN"
