@@ -116,6 +116,19 @@ POLICY = dict(argument_spec=policy.argument_spec(CHANGE_OPTIONS))
 
 # wsman.winrm.listener: one listener, keyed by Address and Transport (winrm/config/listener).
 LISTENER_TRANSPORTS = ("http", "https")
+# An HTTPS listener's certificate chosen from the host's store (wsman.winrm.listener, converge https).
+CERTIFICATE_CRITERIA = dict(
+    hostname=dict(type="str"),
+    issuer=dict(type="str"),
+    template=dict(type="str"),
+    min_days_left=dict(type="int", default=0),
+)
+CERTIFICATE_SELECTION = dict(
+    certificate=dict(type="str", choices=["auto"]),
+    certificate_criteria=dict(type="dict", options=CERTIFICATE_CRITERIA),
+    renew_within_days=dict(type="int", default=30),
+)
+
 LISTENER = dict(
     argument_spec=dict(
         address=dict(type="str", default="*"),
@@ -126,8 +139,10 @@ LISTENER = dict(
         url_prefix=dict(type="str"),
         certificate_thumbprint=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        **CERTIFICATE_SELECTION,
         **CHANGE_OPTIONS,
     ),
+    mutually_exclusive=[("certificate_thumbprint", "certificate")],
 )
 
 # wsman.winrm.compat_listener: EnableCompatibilityHttp(s)Listener; None = unmanaged.
@@ -173,6 +188,7 @@ CONVERGE_HTTPS = dict(
     certificate_thumbprint=dict(type="str"),
     hostname=dict(type="str"),
     remove_http=dict(type="bool", default=False),
+    **CERTIFICATE_SELECTION,
 )
 CONVERGE_CONTROLS = dict(
     profile=dict(type="str", choices=["domain_kerberos", "workgroup_https", "certificate_only"],
@@ -181,6 +197,7 @@ CONVERGE_CONTROLS = dict(
     stig=dict(type="str"),
     deviations=dict(type="dict", default={}),
     allowed_sddl_trustees=dict(type="list", elements="str", default=[]),
+    certificate_expiry_days=dict(type="int", default=30),
 )
 CONVERGE_REPORT = dict(
     dir=dict(type="path", required=True),

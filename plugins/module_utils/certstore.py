@@ -769,6 +769,7 @@ class Binding:
     reason: str
     selection: t.Optional[Selection] = None
     chain: t.Tuple[str, ...] = ()
+    warning: str = ""                     # kept although it should go: the task says so
 
     @property
     def changes(self) -> bool:
@@ -832,8 +833,9 @@ def binding_for(current: t.Optional[str], certificates: t.Sequence[StoredCertifi
                         % (current, "; ".join(r.message for r in problems)))
         if replaced.thumbprint is None and all(r.code == TOO_FEW_DAYS for r in problems):
             # Still valid and nothing better: keeping it beats failing; the expiry control reports it.
-            return Binding(KEEP, current, current, "%s expires in %d days and no certificate qualifies to "
-                           "replace it; kept" % (current, days), selection)
+            text = "%s expires in %d days and no certificate qualifies to replace it; kept" % (current, days)
+            return Binding(KEEP, current, current, text, selection,
+                           warning="%s: %s" % (text, selection.explain()))
         return replaced
     return Binding(KEEP, current, current, "%s qualifies (%d days left)" % (current, days), selection)
 

@@ -12,11 +12,13 @@ the settings it had). It is never replaced. The wsman.winrm.listener module and 
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import ipaddress
 import re
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import config, plan
+from ansible_collections.wsman.winrm.plugins.module_utils import certificates, certstore, config, guards, plan
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import policy_setting
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import ChangeRefused
 
@@ -292,3 +294,74 @@ def plan_listener(session: t.Any, snapshot: t.Any, wanted: dict[str, t.Any], nam
         applied=lambda: _same(_read(session, current.selectors), to_send)))
     change.finish = lambda answers: answers[step_name].to_dict()
     return change
+
+
+# ---- the certificate of an HTTPS listener -------------------------------------------------------------
+
+def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], wanted: dict[str, t.Any],
+                       options: t.Mapping[str, t.Any], now: datetime.datetime | None = None,
+                       ) -> tuple[certstore.Binding, certificates.MachineCertificates]:
+    """``certificate: auto``: read the host's stores and set ``wanted["certificate_thumbprint"]`` to the
+    certificate the HTTPS listener should name (``certstore.binding_for``: a new listener gets the
+    best match; a bound one follows its renewals, or is re-bound when its certificate is gone,
+    expires within ``renew_within_days`` or no longer meets the criteria; otherwise it keeps it).
+
+    The listener's Hostname (wanted, else current) must be the certificate's CN, as Windows checks.
+    Raises ChangeRefused, listing why each certificate does not qualify, when none does.
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    machine = certificates.read(session)
+    current = find(listeners, wanted["address"], "HTTPS")
+    hostname = wanted.get("hostname")
+    if hostname is None:
+        hostname = (current.get("hostname") or "") if current is not None else ""
+    criteria = certificates.criteria_for({"hostname": hostname}, machine, options.get("certificate_criteria") or {})
+    criteria = dataclasses.replace(criteria, common_name=hostname or None)
+    bound = current.get("certificate_thumbprint") if current is not None else None
+    binding = certstore.binding_for(bound or None, machine.my, criteria, now, int(options.get("renew_within_days", 30)),
+                                    machine.trusted)
+    if binding.thumbprint is None:
+        raise ChangeRefused("certificate: auto: no certificate of LocalMachine\\My can serve the HTTPS listener "
+                            "%s. %s. Enroll one (or renew it), or name one with certificate_thumbprint."
+                            % (describe(wanted["address"], "HTTPS"), binding.explain()))
+    wanted["certificate_thumbprint"] = binding.thumbprint
+    return binding, machine
+
+
+def certificate_result(binding: certstore.Binding) -> dict[str, t.Any]:
+    """What the task says about the certificate it chose."""
+    return {"action": binding.action, "thumbprint": binding.thumbprint, "previous": binding.current,
+            "reason": binding.reason, "renewal_chain": list(binding.chain)}
+
+
+def _thumbprint(listener: t.Any) -> str:
+    return (listener.get("certificate_thumbprint") or "").upper()
+
+
+def _rebinds_listener_in_use(endpoint: t.Any, before: t.Sequence[t.Any], after: t.Sequence[t.Any]) -> bool:
+    for listener in before:
+        if guards.serves(endpoint, listener) and not listener.is_compatibility:
+            twin = find(after, listener.get("address") or "*", "HTTPS")
+            if twin is not None and _thumbprint(twin) != _thumbprint(listener):
+                return True
+    return False
+
+
+def certificate_lockout(session: t.Any, listeners_before: t.Sequence[t.Any], listeners_after: t.Sequence[t.Any],
+                        machine: certificates.MachineCertificates | None = None,
+                        now: datetime.datetime | None = None) -> list[str]:
+    """Why the change would have the HTTPS listener this task connects through serve a certificate
+    the controller refuses (its CA bundle, validation setting and pin). The stores are read only when
+    such a listener's thumbprint changes and the caller has not read them."""
+    endpoint = session.endpoint
+    if endpoint.scheme != "https" or not _rebinds_listener_in_use(endpoint, listeners_before, listeners_after):
+        return []
+    machine = machine if machine is not None else certificates.read(session)
+    try:
+        anchors = certstore.load_trust_anchors(endpoint.cert_validation)
+    except (OSError, ValueError) as error:
+        return ["the controller's CA bundle %s cannot be read (%s), so whether it would accept the new certificate "
+                "is unknown" % (endpoint.cert_validation, error)]
+    return guards.certificate_reasons(endpoint, listeners_before, listeners_after, {c.thumbprint: c for c in machine.my},
+                                      now or datetime.datetime.now(datetime.timezone.utc), anchors,
+                                      machine.intermediates)

@@ -84,3 +84,133 @@ def test_info_on_a_host_without_https_listener(fleet, tmp_path):
     report = info(fleet, name, tmp_path / "a", check_tls=False)
     assert report["listeners"] == []
     assert sorted(cert["thumbprint"] for cert in report["my"]) == sorted(role_thumbprints(fleet, name).values())
+
+
+# ---- wsman.winrm.listener certificate: auto -------------------------------------------------------
+
+def listener_thumbprint(fleet, hv, address: str = "*") -> str | None:
+    """The listener's CertificateThumbprint from a plain pypsrp Get (not the module under test)."""
+    from pypsrp.wsman import SelectorSet
+
+    from harness import CONFIG, value_of
+
+    selectors = SelectorSet()
+    selectors.add_option("Address", address)
+    selectors.add_option("Transport", "HTTPS")
+    with fleet.client(hv) as client:
+        reply = client.get(CONFIG + "/listener", selector_set=selectors)
+    return value_of(reply, "CertificateThumbprint")
+
+
+def served(hv, port: int) -> str:
+    """SHA-1 of the certificate the listener presents in a TLS handshake (validation off: any is read)."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((hv["ansible_host"], port), timeout=10) as raw:
+        with context.wrap_socket(raw) as tls:
+            return hashlib.sha1(tls.getpeercert(binary_form=True)).hexdigest().upper()
+
+
+def test_auto_binds_the_longest_valid_match_as_check_mode_predicted(fleet, tmp_path):
+    name, hv = fleet.host("server2022")
+    longest = fleet.process.cert(name, "issue", days=1500)["thumbprint"]
+    # Valid longer still, but each fails a rule: untrusted issuer, self-signed, no private key, wrong CN.
+    fleet.process.cert(name, "issue", days=2000, issuer="untrusted")
+    fleet.process.cert(name, "issue", days=2100, issuer="self")
+    fleet.process.cert(name, "issue", days=2200, no_key=True)
+    fleet.process.cert(name, "issue", days=2300, cn="web01", dns="web01")
+    address = "IP:" + hv["ansible_host"]
+    task = {"wsman.winrm.listener": {"address": address, "transport": "https", "port": 8446, "hostname": name,
+                                     "certificate": "auto"}}
+    (predicted,) = only(run_tasks(fleet, [task], limit=name, check=True, tmp_path=tmp_path / "check"))
+    assert not predicted.get("failed"), predicted.get("msg")
+    assert predicted["changed"] and predicted["listener"]["certificate_thumbprint"] == longest
+    assert predicted["certificate"]["action"] == "selected" and predicted["certificate"]["thumbprint"] == longest
+    assert _absent(fleet, hv, address)
+    (created,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "run"))
+    assert not created.get("failed"), created.get("msg")
+    assert created["listener"]["certificate_thumbprint"] == longest == listener_thumbprint(fleet, hv, address)
+    assert created["listener"] == predicted["listener"]
+    (again,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "again"))
+    assert again["changed"] is False and again["certificate"]["action"] == "keep"
+    run_tasks(fleet, [{"wsman.winrm.listener": {"address": address, "transport": "https", "state": "absent"}}],
+              limit=name, tmp_path=tmp_path / "delete")
+
+
+def _absent(fleet, hv, address: str) -> bool:
+    from pypsrp.exceptions import WSManFaultError
+
+    try:
+        listener_thumbprint(fleet, hv, address)
+    except WSManFaultError as error:
+        return error.code == 2150858752
+    return False
+
+
+def test_a_renewal_is_followed_and_the_handshake_then_serves_it(fleet, tmp_path):
+    name, hv = fleet.host("server2022_https")
+    old = listener_thumbprint(fleet, hv)
+    assert served(hv, 5986) == old
+    new = fleet.process.cert(name, "renew", thumbprint=old)["thumbprint"]
+    task = {"wsman.winrm.listener": {"transport": "https", "certificate": "auto"}}
+    (predicted,) = only(run_tasks(fleet, [task], limit=name, check=True, tmp_path=tmp_path / "check"))
+    assert predicted["changed"] and predicted["listener"]["certificate_thumbprint"] == new
+    assert listener_thumbprint(fleet, hv) == old                       # check mode sent nothing
+    (result,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "run"))
+    assert not result.get("failed"), result.get("msg")
+    assert result["certificate"]["action"] == "renewed" and result["certificate"]["previous"] == old
+    assert result["certificate"]["renewal_chain"] == [old, new] and result["changes"] == ["certificate_thumbprint"]
+    assert listener_thumbprint(fleet, hv) == new and served(hv, 5986) == new
+    report = info(fleet, name, tmp_path / "info")
+    (view,) = report["listeners"]
+    assert view["certificate_thumbprint"] == new and not view["renewed"]
+    assert view["tls"]["served_thumbprint"] == new and view["tls"]["matches_listener"] is True
+    old_view = next(cert for cert in report["my"] if cert["thumbprint"] == old)
+    assert old_view["renewed_by"] == new and old_view["archived"] is True
+
+
+def test_no_qualifying_certificate_fails_listing_each_one(fleet, tmp_path):
+    name, hv = fleet.host("server2022_https")
+    before = listener_thumbprint(fleet, hv)
+    task = {"wsman.winrm.listener": {"transport": "https", "certificate": "auto",
+                                     "certificate_criteria": {"template": "WinRMHTTPS"}}}
+    (result,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "run"))
+    assert result["failed"] and result["msg"].startswith("certificate: auto: no certificate of LocalMachine\\My")
+    roles = role_thumbprints(fleet, name)
+    assert f"- {roles['expired']} (O=winrm-sim,CN={name}): " in result["msg"] and "expired on" in result["msg"]
+    assert "template Machine, not WinRMHTTPS" in result["msg"]
+    assert listener_thumbprint(fleet, hv) == before
+
+
+def test_never_rebinds_the_listener_in_use_to_a_certificate_the_controller_refuses(fleet, tmp_path):
+    """Over HTTPS: the bound certificate expires within 30 days and the best match is issued to the
+    host's names only, while the controller connects to its address: refused, unless forced."""
+    import json
+
+    name, hv = fleet.host("server2022_https")
+    expiring = fleet.process.cert(name, "issue", days=10)["thumbprint"]
+    fleet.process.cert(name, "outlive", thumbprint=expiring)      # bound while it was fine
+    by_name_only = fleet.process.cert(name, "issue", days=1900, no_ip=True)["thumbprint"]
+    over_https = ["-e", json.dumps({"ansible_winrm_scheme": "https", "ansible_port": 5986})]
+    task = {"wsman.winrm.listener": {"transport": "https", "certificate": "auto"}}
+    (refused,) = only(run_tasks(fleet, [task], limit=name, extra_args=over_https, tmp_path=tmp_path / "refused"))
+    assert refused["failed"] and refused["msg"].startswith("Refusing a change that would lock this controller out")
+    assert f"serve the certificate {by_name_only}, which the controller would refuse" in refused["msg"]
+    assert "no matching subjectAltName" in refused["msg"]
+    assert listener_thumbprint(fleet, hv) == expiring
+    forced = {"wsman.winrm.listener": {"transport": "https", "certificate": "auto", "force": True}}
+    (result,) = only(run_tasks(fleet, [forced], limit=name, extra_args=over_https, tmp_path=tmp_path / "forced"))
+    assert not result.get("failed"), result.get("msg")
+    assert result["certificate"]["action"] == "replaced" and result["certificate"]["thumbprint"] == by_name_only
+    assert any(w.startswith("force: true: the listener this task uses now serves a certificate the controller "
+                            "refuses") for w in result["warnings"])
+    assert listener_thumbprint(fleet, hv) == by_name_only
+    # Over HTTP the task's own connection is not at stake: the best match is bound without a question.
+    fleet.process.cert(name, "remove", thumbprint=by_name_only)
+    (back,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "back"))
+    assert back["certificate"]["action"] == "replaced" and not back.get("failed")
+    assert served(hv, 5986) == back["certificate"]["thumbprint"] == listener_thumbprint(fleet, hv)

@@ -2,7 +2,7 @@
 one, a CA issues a new one, an administrator deletes one, a blob gets damaged, time passes.
 
     winrm-sim cert --state-dir DIR --host NAME renew [--thumbprint T] [--days 1095]
-    winrm-sim cert --state-dir DIR --host NAME issue [--days 365] [--issuer ca|untrusted|self] ...
+    winrm-sim cert --state-dir DIR --host NAME issue [--days 365] [--issuer ca|untrusted|self] [--no-ip] ...
     winrm-sim cert --state-dir DIR --host NAME remove --thumbprint T
     winrm-sim cert --state-dir DIR --host NAME corrupt --thumbprint T
     winrm-sim cert --state-dir DIR --host NAME outlive --thumbprint T [--address *]
@@ -81,7 +81,7 @@ def apply(host, pki, request: dict) -> dict:
         der = pki.issue_host_certificate(
             cn, not_before=not_before, not_after=not_after, issuer=request.get("issuer") or "ca",
             server=eku in ("server", "both"), client=eku in ("client", "both"), dns=dns,
-            ips=[host.address] if request.get("ip", True) else [])
+            ips=[] if request.get("no_ip") else [host.address])
         answer["thumbprint"] = store.install(MY, der, private_key=not request.get("no_key"),
                                              template=request.get("template") or None,
                                              friendly_name=request.get("friendly_name") or None)

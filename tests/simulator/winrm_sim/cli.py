@@ -436,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cert.add_argument("--cn", help="issue: subject CN (default the computer name)")
     p_cert.add_argument("--dns", help="issue: comma-separated DNS SANs (default the computer name)")
     p_cert.add_argument("--no-key", action="store_true", default=None, help="issue: no private key in the store")
+    p_cert.add_argument("--no-ip", action="store_true", default=None,
+                        help="issue: no IP address SAN (a controller connecting by address refuses it)")
     p_cert.add_argument("--friendly-name", help="issue: FRIENDLY_NAME")
     p_cert.add_argument("--store", choices=("MY", "Root"), help="remove/corrupt: the store (default MY)")
     p_cert.add_argument("--how", choices=("truncate", "reserved"), help="corrupt: the damage (default truncate)")
