@@ -25,7 +25,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls, plan
-from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge
@@ -51,7 +51,7 @@ class ActionModule(WSManAction):
         https = args.get("https")
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
-            main, snapshot = converge.read(session, https_session, https)
+            main, snapshot = converge.read(session, https_session, https, converge.read_parts(args))
             change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
@@ -85,11 +85,8 @@ class ActionModule(WSManAction):
     def _https_endpoint(self, task_vars: dict[str, t.Any], https: t.Mapping[str, t.Any]) -> t.Any:
         """Where the controller reaches the HTTPS listener: the host's connection variables, HTTPS,
         on the connection port (the listener's port unless NAT or a port mapping is between)."""
-        variables = self.connection_variables(task_vars)
-        variables.update(wsman_winrm_connection_uri="", wsman_winrm_scheme="https",
-                         wsman_winrm_port=https.get("connection_port") or https["port"])
         try:
-            return resolve(variables, variables.get("ansible_connection"))
+            return self.endpoint_on(task_vars, "https", https.get("connection_port") or https["port"])
         except EndpointError as error:
             raise AnsibleActionFail("https: the controller cannot reach the HTTPS listener with the host's "
                                     "connection variables: %s" % error) from None
@@ -140,7 +137,8 @@ class ActionModule(WSManAction):
         options = dict(args["controls"])
         judge = {"profile": options["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
                  "stig": options.get("stig") or controls.DEFAULT_STIG, "deviations": options.get("deviations") or {},
-                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or []}
+                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [],
+                 "certificate_expiry_days": options.get("certificate_expiry_days", 30)}
         try:
             judged = {"before": controls.evaluate(before, **judge)}
             # Nothing changed, or nothing will: the same judgement (the controls are pure).

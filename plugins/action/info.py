@@ -5,15 +5,14 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, certificates
-from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import serves
-from ansible_collections.wsman.winrm.plugins.module_utils.resources import read_all
+from ansible_collections.wsman.winrm.plugins.module_utils.resources import CERTIFICATES, read_all
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, TLSFailed, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
@@ -31,11 +30,15 @@ class ActionModule(WSManAction):
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         parts = set(args["gather"])
-        read_parts = parts | ({"listeners"} if "certificates" in parts else set())
+        # The listeners' certificates are part of what the certificates part reports.
+        read_parts = parts | ({"listeners"} if CERTIFICATES in parts else set())
         snapshot = read_all(session, parts=read_parts)
-        report = snapshot.to_dict(parts=parts)
-        if "certificates" in parts:
-            report["certificates"] = self._certificates(session, snapshot.listeners, args, task_vars)
+        report = snapshot.to_dict(parts=parts, certificate_window=args["certificate_expiry_days"])
+        if CERTIFICATES in parts:
+            for listener, view in zip(certificates.https_listeners(snapshot.listeners),
+                                      report[CERTIFICATES]["listeners"]):
+                view["tls"] = self._tls(session, listener, task_vars) if args["check_tls"] \
+                    else certificates.tls_view(None, None)
         report["endpoint"] = session.endpoint.redacted()
         if args.get("query"):
             if jmespath is None:
@@ -47,19 +50,6 @@ class ActionModule(WSManAction):
         return report
 
     # ---- certificates ---------------------------------------------------------------------------
-
-    def _certificates(self, session: Session, listeners: list[t.Any], args: dict[str, t.Any],
-                      task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
-        now = datetime.datetime.now(datetime.timezone.utc)
-        machine = certificates.read(session)
-        view = certificates.store_view(machine, now)
-        https = certificates.https_listeners(listeners)
-        views = certificates.listener_views(https, machine, now, args["certificate_expiry_days"])
-        for listener, listener_view in zip(https, views):
-            listener_view["tls"] = self._tls(session, listener, task_vars) if args["check_tls"] else \
-                certificates.tls_view(None, None)
-        view["listeners"] = views
-        return view
 
     def _tls(self, session: Session, listener: t.Any, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """The certificate the controller is served in the TLS handshake with this listener: from the
@@ -76,7 +66,7 @@ class ActionModule(WSManAction):
             return certificates.tls_view(named, None, "the listener takes connections to %s only; the controller "
                                          "connects to %s" % (address[3:], host))
         try:
-            endpoint = self._endpoint_on(task_vars, "https", listener.get("port"))
+            endpoint = self.endpoint_on(task_vars, "https", listener.get("port"))
         except EndpointError as error:
             return certificates.tls_view(named, None, "no HTTPS endpoint for port %s: %s" % (listener.get("port"), error))
         endpoint = dataclasses.replace(endpoint, connection_timeout=min(endpoint.connection_timeout,
@@ -94,10 +84,3 @@ class ActionModule(WSManAction):
             return certificates.tls_view(named, None, str(error))
         finally:
             probe.close()
-
-    def _endpoint_on(self, task_vars: dict[str, t.Any], scheme: str, port: t.Any) -> t.Any:
-        """Where the controller reaches the host's listener on ``port`` with this scheme: the host's
-        connection variables, with that scheme and port (the listener's, unless NAT is in between)."""
-        variables = self.connection_variables(task_vars)
-        variables.update(wsman_winrm_connection_uri="", wsman_winrm_scheme=scheme, wsman_winrm_port=port)
-        return resolve(variables, variables.get("ansible_connection"))

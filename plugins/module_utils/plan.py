@@ -123,6 +123,7 @@ class Plan:
     diff: tuple[t.Any, t.Any] | None = None  # (before, after) when the diff shows other views
     finish: t.Callable[[dict[str, t.Any]], t.Any] | None = None
     predicted: t.Any = None  # the predicted model after the change (for the guards and later plans)
+    report: dict[str, t.Any] = dataclasses.field(default_factory=dict)  # planner's values for the task result
 
     @property
     def changes(self) -> list[str]:

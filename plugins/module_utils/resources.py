@@ -13,7 +13,10 @@ listeners, CertMapping entries), ``policy`` (the Group Policy values and their r
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import typing as t
+
+from ansible_collections.wsman.winrm.plugins.module_utils import certificates as machine_certificates
 
 # Re-exported: the model's public names, from the module that owns each.
 from ansible_collections.wsman.winrm.plugins.module_utils.config import (  # noqa: F401
@@ -42,6 +45,8 @@ from ansible_collections.wsman.winrm.plugins.module_utils.policy import (  # noq
 
 # The parts of the configuration read_all() can read; info's "gather" option chooses among them.
 ALL_PARTS = ("config", "listeners", "cert_mappings", "policy")
+# Read only when asked for (a request per certificate): the machine's certificate stores.
+CERTIFICATES = "certificates"
 
 
 @dataclasses.dataclass
@@ -50,6 +55,7 @@ class ConfigSnapshot:
     listeners: list[Listener]
     cert_mappings: list[CertMapping]
     policy: PolicyValues
+    certificates: machine_certificates.MachineCertificates | None = None
 
     def find_listener(self, address: str, transport: str) -> Listener | None:
         """The real (non-compatibility) listener with these selectors."""
@@ -91,8 +97,9 @@ class ConfigSnapshot:
             "gpo_controlled": self.policy_controlled(),
         }
 
-    def to_dict(self, parts: t.Iterable[str] = ALL_PARTS) -> dict[str, t.Any]:
-        """The result of wsman.winrm.info: only the parts that were read, and the summary."""
+    def to_dict(self, parts: t.Iterable[str] = ALL_PARTS, certificate_window: int = 30) -> dict[str, t.Any]:
+        """The result of wsman.winrm.info: only the parts that were read, and the summary.
+        ``certificate_window``: the days left under which a listener certificate expires soon."""
         parts = set(parts)
         report: dict[str, t.Any] = {}
         if "config" in parts:
@@ -105,6 +112,10 @@ class ConfigSnapshot:
             report["cert_mappings"] = [mapping.to_dict() for mapping in self.cert_mappings]
         if "policy" in parts:
             report["policy"] = self.policy.to_list()
+        if CERTIFICATES in parts and self.certificates is not None:
+            now = datetime.datetime.now(datetime.timezone.utc)
+            report[CERTIFICATES] = dict(machine_certificates.store_view(self.certificates, now), listeners=(
+                machine_certificates.listener_views(self.listeners, self.certificates, now, certificate_window)))
         report["gpo_controlled"] = self.policy_controlled()
         summary = self.security_summary()
         # A summary value about a part that was not read would be a guess: say "unknown" (None).
@@ -132,11 +143,12 @@ def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str]
     mappings = ([t.cast(CertMapping, CertMapping.from_xml(e)) for e in session.enumerate(CERTMAPPING_URI)]
                 if "cert_mappings" in parts else [])
     policy = PolicyValues.read(session) if "policy" in parts else PolicyValues()
-    return ConfigSnapshot(config, listeners, mappings, policy)
+    machine = machine_certificates.read(session) if CERTIFICATES in parts else None
+    return ConfigSnapshot(config, listeners, mappings, policy, machine)
 
 
 __all__ = [
-    "ALL_PARTS", "Auth", "CERTMAPPING_URI", "CIM_STANDARD_URI", "CONFIG_URI", "CUTS_REMOTE_MANAGEMENT",
+    "ALL_PARTS", "Auth", "CERTIFICATES", "CERTMAPPING_URI", "CIM_STANDARD_URI", "CONFIG_URI", "CUTS_REMOTE_MANAGEMENT",
     "CertMapping", "CimInstance", "ClientAuth", "ClientConfig", "ClientDefaultPorts", "ConfigSnapshot",
     "DefaultPorts", "FIREWALL_ADDRESS_FILTER_URI", "FIREWALL_ADDRESS_KEYWORDS", "FIREWALL_ALL_PROFILES",
     "FIREWALL_PORT_FILTER_URI", "FIREWALL_PROFILE_BITS", "FIREWALL_RULE_URI", "FIREWALL_SOURCE_GROUP_POLICY",

@@ -341,6 +341,9 @@ options:
       - When the task's own connection is the HTTPS listener already, nothing needs proving.
       - A host an earlier run moved (no HTTP listener left to answer the inventory's endpoint) is read and
         managed through the HTTPS listener when O(https.remove_http=true).
+      - With O(https.certificate=auto) the listener's certificate is chosen from the host's store, and kept
+        current on every run, as M(wsman.winrm.listener) does with O(wsman.winrm.listener#module:certificate=auto);
+        the choice is in RV(certificate).
     type: dict
     suboptions:
       port:
@@ -366,6 +369,38 @@ options:
         description: Remove the HTTP listeners (not the compatibility one) once HTTPS is proven.
         type: bool
         default: false
+      certificate:
+        description:
+          - As O(wsman.winrm.listener#module:certificate). Mutually exclusive with O(https.certificate_thumbprint).
+        type: str
+        choices: [auto]
+      certificate_criteria:
+        description:
+          - As O(wsman.winrm.listener#module:certificate_criteria).
+        type: dict
+        suboptions:
+          hostname:
+            description:
+              - As O(wsman.winrm.listener#module:certificate_criteria.hostname).
+            type: str
+          issuer:
+            description:
+              - As O(wsman.winrm.listener#module:certificate_criteria.issuer).
+            type: str
+          template:
+            description:
+              - As O(wsman.winrm.listener#module:certificate_criteria.template).
+            type: str
+          min_days_left:
+            description:
+              - As O(wsman.winrm.listener#module:certificate_criteria.min_days_left).
+            type: int
+            default: 0
+      renew_within_days:
+        description:
+          - As O(wsman.winrm.listener#module:renew_within_days).
+        type: int
+        default: 30
   controls:
     description:
       - Judge the secure-baseline controls (the catalog the P(wsman.winrm.compliance#filter) filter uses) on the state
@@ -392,6 +427,13 @@ options:
         type: list
         elements: str
         default: []
+      certificate_expiry_days:
+        description:
+          - A listener certificate with this many days left or fewer fails the control
+            C(listener_certificate_expiry). The listener certificate controls need the certificate
+            stores, which the task then reads (a request per certificate).
+        type: int
+        default: 30
   report:
     description:
       - Write this host's compliance report on the controller - C(<dir>/<host>.json), C(.md) and C(.xml)
@@ -552,4 +594,12 @@ report:
   returned: when O(report) is given
   type: list
   elements: str
+certificate:
+  description:
+    - With O(https.certificate=auto), the HTTPS listener's certificate chosen and why, as
+      RV(wsman.winrm.listener#module:certificate) describes it.
+  returned: when O(https.certificate=auto)
+  type: dict
+  sample: {action: keep, thumbprint: 9A3B5E1C0D2F4A6B8C7D9E0F1A2B3C4D5E6F7A8B, previous: 9A3B5E1C0D2F4A6B8C7D9E0F1A2B3C4D5E6F7A8B,
+           renewal_chain: [], reason: "9A3B5E1C0D2F4A6B8C7D9E0F1A2B3C4D5E6F7A8B qualifies (310 days left)"}
 """

@@ -31,7 +31,9 @@ MANAGED_OVER_WINRM = {
 # The role's variables (without the prefix) and their defaults, as defaults/main.yml sets them.
 VARIABLES: dict[str, t.Any] = {
     "profile": "workgroup_https", "https_listener": True, "https_port": 5986, "https_connection_port": None,
-    "certificate_thumbprint": "", "https_hostname": "", "remove_http_listener": None,
+    "certificate_thumbprint": "", "certificate": "auto", "certificate_issuer": "", "certificate_template": "",
+    "certificate_min_days_left": 0, "certificate_renew_within_days": 30, "https_hostname": "",
+    "remove_http_listener": None,
     "compatibility_listeners": False, "service_auth_kerberos": None, "service_auth_negotiate": True,
     "service_auth_certificate": None, "cbt_hardening_level": None,
     "root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)", "client_trusted_hosts": None,
@@ -66,6 +68,14 @@ def variables(prefix: str, get: t.Callable[[str], t.Any]) -> dict[str, t.Any]:
         values[name] = _bool("%s_%s" % (prefix, name), value) if name in _BOOLEANS else value
     if values["profile"] not in PROFILES:
         raise ValueError("%s_profile must be one of %s, got %r" % (prefix, ", ".join(PROFILES), values["profile"]))
+    if values["certificate"] not in ("auto", "", None):
+        raise ValueError("%s_certificate must be auto (chosen from the host's store) or empty (left to Windows), got %r"
+                         % (prefix, values["certificate"]))
+    for name in ("certificate_min_days_left", "certificate_renew_within_days"):
+        try:
+            values[name] = int(values[name])
+        except (TypeError, ValueError):
+            raise ValueError("%s_%s must be a number of days, got %r" % (prefix, name, values[name])) from None
     return values
 
 
@@ -100,6 +110,8 @@ def desired_state(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         "policy_controlled": values["policy_controlled"],
         "controls": {"profile": values["profile"], "benchmark": values["benchmark"], "stig": values["stig"],
                      "allowed_sddl_trustees": list(values["allowed_sddl_trustees"] or []),
+                     # The expiry control flags what the certificate choice below re-binds.
+                     "certificate_expiry_days": values["certificate_renew_within_days"],
                      "deviations": dict(MANAGED_OVER_WINRM, **(values["deviations"] or {}))},
         "fail_on_noncompliance": bool(values["fail_on_noncompliance"]),
     }
@@ -117,6 +129,11 @@ def desired_state(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
                           "remove_http": bool(chosen("remove_http_listener"))}
         if values["certificate_thumbprint"]:
             state["https"]["certificate_thumbprint"] = values["certificate_thumbprint"]
+        elif values["certificate"] == "auto":
+            criteria = {"issuer": values["certificate_issuer"] or None, "template": values["certificate_template"] or None,
+                        "min_days_left": values["certificate_min_days_left"]}
+            state["https"].update(certificate="auto", certificate_criteria=criteria,
+                                  renew_within_days=values["certificate_renew_within_days"])
         if values["https_hostname"]:
             state["https"]["hostname"] = values["https_hostname"]
     if values["report"]:

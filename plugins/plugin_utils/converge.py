@@ -24,6 +24,7 @@ from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 READ_PARTS = ("config", "listeners", "policy")
+CERTIFICATES = resources.CERTIFICATES
 POLICY_STEP = "policy values"
 SETTINGS_STEP = "WinRM settings"
 HTTPS_STEP = "HTTPS listener"
@@ -71,20 +72,34 @@ def area(step: plan.Step) -> list[str]:
     return names
 
 
+def read_parts(args: t.Mapping[str, t.Any]) -> tuple[str, ...]:
+    """What one read of the host takes: the certificate stores too when the HTTPS listener's
+    certificate is chosen there (``certificate: auto``) or the controls judge listener certificates."""
+    https = args.get("https") or {}
+    if https.get("certificate") == "auto" or args.get("controls"):
+        return READ_PARTS + (CERTIFICATES,)
+    return READ_PARTS
+
+
+def view_parts(snapshot: resources.ConfigSnapshot) -> tuple[str, ...]:
+    return READ_PARTS + ((CERTIFICATES,) if snapshot.certificates is not None else ())
+
+
 def same_endpoint(first: t.Any, second: t.Any) -> bool:
     return first.url == second.url
 
 
-def read(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None):
+def read(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None,
+         parts: t.Iterable[str] = READ_PARTS):
     """One read of the host; a host an earlier run moved to HTTPS (no HTTP listener left to
     answer the inventory's endpoint) is read, and managed, through the HTTPS listener."""
     try:
-        return session, resources.read_all(session, parts=READ_PARTS)
+        return session, resources.read_all(session, parts=parts)
     except (ConnectionFailed, TimedOut) as error:
         if https_session is None or not https.get("remove_http") or session.endpoint.scheme != "http":
             raise
         try:
-            return https_session, resources.read_all(https_session, parts=READ_PARTS)
+            return https_session, resources.read_all(https_session, parts=parts)
         except WSManError:
             raise error from None
 
@@ -128,14 +143,15 @@ def plan_host(main: Session, https_session: Session | None, snapshot: resources.
     change.steps += settings_plan.steps
     listeners = settings.listeners_after_settings(snapshot.listeners, config_after)
     # 3-5. the HTTPS move
-    predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after))
+    predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after), snapshot.certificates)
     reasons = WSManAction.lockout_reasons(main.endpoint, snapshot.config, config_after, snapshot.listeners, listeners)
     https = args.get("https")
     if https:
         reasons += plan_https(change, main, https_session, snapshot, predicted, https)
     change.refusals.append(plan.lockout(reasons))
-    change.before = snapshot.to_dict(parts=READ_PARTS)
-    change.after = predicted.to_dict(parts=READ_PARTS)
+    window = int((args.get("controls") or {}).get("certificate_expiry_days") or 30)
+    change.before = snapshot.to_dict(parts=view_parts(snapshot), certificate_window=window)
+    change.after = predicted.to_dict(parts=view_parts(snapshot), certificate_window=window)
     change.predicted = predicted
     return change, conflicts
 
@@ -170,6 +186,9 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
                https: t.Mapping[str, t.Any]) -> list[str]:
     """The HTTPS listener, its proof and the HTTP removal; returns the lockout reasons of the
     part sent through the HTTPS session. ``predicted`` is updated to the listeners after."""
+    if https.get("certificate") and https.get("certificate_thumbprint"):
+        raise AnsibleActionFail("https: certificate_thumbprint names the certificate, certificate: auto chooses it; "
+                                "give one of them")
     try:
         wanted = listener_plans.validate({
             "address": https["address"], "transport": "https", "port": https["port"], "enabled": True,
@@ -177,12 +196,20 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
             "hostname": https.get("hostname") or None, "state": "present"})
     except ValueError as error:
         raise AnsibleActionFail("https: %s" % error) from None
+    machine = predicted.certificates
+    if https.get("certificate") == "auto":
+        binding, machine = listener_plans.choose_certificate(main, predicted.listeners, wanted, https, machine=machine)
+        change.report["certificate"] = listener_plans.certificate_result(binding)
+        if binding.warning:
+            change.warnings.append(binding.warning)
+    listeners_before = list(predicted.listeners)
     listener_plan = listener_plans.plan_listener(main, predicted, wanted, name=HTTPS_STEP)
     change.held += listener_plan.held
     change.steps += listener_plan.steps
     change.warnings += listener_plan.warnings
     reasons = WSManAction.lockout_reasons(main.endpoint, snapshot.config, predicted.config, predicted.listeners,
                                           listener_plan.predicted)
+    reasons += listener_plans.certificate_lockout(main, listeners_before, listener_plan.predicted, machine)
     predicted.listeners = list(listener_plan.predicted)
     on_https = same_endpoint(main.endpoint, https_session.endpoint)
     through = main if on_https else https_session
@@ -216,4 +243,6 @@ def read_back(session: Session, change: plan.Plan, snapshot: resources.ConfigSna
     not read again (a StdRegProv call per value)."""
     now = resources.read_all(session, parts=("config", "listeners"))
     now.policy = change.predicted.policy if change.predicted is not None else snapshot.policy
-    return now.to_dict(parts=READ_PARTS)
+    now.certificates = snapshot.certificates  # the stores are not what a converge changes
+    return now.to_dict(parts=view_parts(snapshot))
+

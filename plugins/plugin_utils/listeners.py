@@ -300,6 +300,7 @@ def plan_listener(session: t.Any, snapshot: t.Any, wanted: dict[str, t.Any], nam
 
 def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], wanted: dict[str, t.Any],
                        options: t.Mapping[str, t.Any], now: datetime.datetime | None = None,
+                       machine: certificates.MachineCertificates | None = None,
                        ) -> tuple[certstore.Binding, certificates.MachineCertificates]:
     """``certificate: auto``: read the host's stores and set ``wanted["certificate_thumbprint"]`` to the
     certificate the HTTPS listener should name (``certstore.binding_for``: a new listener gets the
@@ -307,10 +308,11 @@ def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], w
     expires within ``renew_within_days`` or no longer meets the criteria; otherwise it keeps it).
 
     The listener's Hostname (wanted, else current) must be the certificate's CN, as Windows checks.
-    Raises ChangeRefused, listing why each certificate does not qualify, when none does.
+    Raises ChangeRefused, listing why each certificate does not qualify, when none does. ``machine``:
+    the stores already read (else they are read here).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    machine = certificates.read(session)
+    machine = machine if machine is not None else certificates.read(session)
     current = find(listeners, wanted["address"], "HTTPS")
     hostname = wanted.get("hostname")
     if hostname is None:

@@ -191,6 +191,7 @@ class WSManAction(ActionBase):
                 warnings.extend(outcome.notes)
             if change.finish is not None:
                 after = change.finish(outcome.answers)
+        result.update(change.report)
         result.update(changed=bool(change.changes), before=change.before, after=after, changes=change.changes)
         if self._task.diff:
             diff_before, diff_after = change.diff if change.diff is not None else (change.before, after)
@@ -261,6 +262,14 @@ class WSManAction(ActionBase):
             already = set(lockout_reasons(endpoint, config_before, listeners_before, listeners_before))
             reasons = [reason for reason in reasons if reason not in already]
         return reasons
+
+    def endpoint_on(self, task_vars: dict[str, t.Any], scheme: str, port: t.Any) -> t.Any:
+        """Where the controller reaches another listener of the host: the host's connection variables,
+        with this scheme and port (the listener's, unless NAT or a port mapping is between).
+        Raises EndpointError when the variables do not allow it."""
+        variables = self.connection_variables(task_vars)
+        variables.update(wsman_winrm_connection_uri="", wsman_winrm_scheme=scheme, wsman_winrm_port=port)
+        return resolve(variables, variables.get("ansible_connection"))
 
     def connection_variables(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         """The host variables the resolver reads, as the host's connection plugin reads them.

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from harness import run_tasks
 
-FLEET_PROFILES = "server2022_https,server2022"
+FLEET_PROFILES = "server2022_https,server2022,server2022_https"
 ROLES = ("server", "expired", "noeku", "untrusted")
 
 
@@ -88,7 +88,7 @@ def test_info_on_a_host_without_https_listener(fleet, tmp_path):
 
 # ---- wsman.winrm.listener certificate: auto -------------------------------------------------------
 
-def listener_thumbprint(fleet, hv, address: str = "*") -> str | None:
+def listener_thumbprint(fleet, hv, address: str = "*", https: bool = False) -> str | None:
     """The listener's CertificateThumbprint from a plain pypsrp Get (not the module under test)."""
     from pypsrp.wsman import SelectorSet
 
@@ -97,7 +97,7 @@ def listener_thumbprint(fleet, hv, address: str = "*") -> str | None:
     selectors = SelectorSet()
     selectors.add_option("Address", address)
     selectors.add_option("Transport", "HTTPS")
-    with fleet.client(hv) as client:
+    with fleet.client(hv, https=https) as client:
         reply = client.get(CONFIG + "/listener", selector_set=selectors)
     return value_of(reply, "CertificateThumbprint")
 
@@ -214,3 +214,58 @@ def test_never_rebinds_the_listener_in_use_to_a_certificate_the_controller_refus
     (back,) = only(run_tasks(fleet, [task], limit=name, tmp_path=tmp_path / "back"))
     assert back["certificate"]["action"] == "replaced" and not back.get("failed")
     assert served(hv, 5986) == back["certificate"]["thumbprint"] == listener_thumbprint(fleet, hv)
+
+
+# ---- wsman.winrm.secure_baseline: selection by default, the controls, the fix ------------------------
+
+HTTPS_PORT = "{{ wsman_winrm_sim_ports[5986] | default(5986) }}"
+
+
+def baseline(fleet, name, tmp_path, check=False, **variables):
+    """The role through ansible-playbook; returns its registered result and the host's report."""
+    import json
+
+    role_vars = dict({"secure_baseline_report_dir": str(tmp_path / "reports"),
+                      "secure_baseline_https_connection_port": HTTPS_PORT}, **variables)
+    tasks = [{"ansible.builtin.include_role": {"name": "wsman.winrm.secure_baseline"}, "vars": role_vars},
+             {"ansible.builtin.set_fact": {"baseline": "{{ secure_baseline_result }}"}}]
+    _role, facts = only(run_tasks(fleet, tasks, limit=name, check=check, tmp_path=tmp_path))
+    result = facts["ansible_facts"]["baseline"]
+    path = tmp_path / "reports" / f"{name}.json"
+    return result, (json.loads(path.read_text()) if path.exists() else None)
+
+
+def row(rows, control):
+    return next(item for item in rows if item["id"] == control)
+
+
+def test_an_expired_listener_certificate_is_reported_and_fixed_by_the_baseline(fleet, tmp_path):
+    name, hv = sorted((n, h) for n, h in fleet.hosts().items() if h["wsman_winrm_sim_profile"] == "server2022_https")[1]
+    roles = role_thumbprints(fleet, name)
+    fleet.process.cert(name, "outlive", thumbprint=roles["expired"])      # expired while nobody looked
+    assert listener_thumbprint(fleet, hv) == roles["expired"] == served(hv, 5986)
+
+    (refused,) = only(run_tasks(fleet, [{"wsman.winrm.converge": {"baseline": "secure_baseline"},
+                                         "vars": {"secure_baseline_certificate_template": "WinRMHTTPS"}}],
+                                limit=name, check=True, tmp_path=tmp_path / "strict"))
+    assert refused["failed"] and "no certificate of LocalMachine\\My can serve the HTTPS listener" in refused["msg"]
+    for role in ROLES:
+        assert f"- {roles[role]} (O=winrm-sim,CN={name}):" in refused["msg"]
+
+    audit, report = baseline(fleet, name, tmp_path / "audit", check=True)
+    assert not audit.get("failed"), audit.get("msg")
+    assert audit["certificate"]["action"] == "replaced" and audit["certificate"]["thumbprint"] == roles["server"]
+    expiry = row(report["before"], "listener_certificate_expiry")
+    assert expiry["status"] == "fail" and f"{roles['expired']} expired " in expiry["reason"]
+    assert row(report["predicted"], "listener_certificate_expiry")["status"] == "pass"
+    assert "listener_certificate_expiry" in audit["compliance"]["before"]["failing"]
+    assert listener_thumbprint(fleet, hv) == roles["expired"]                # an audit changes nothing
+
+    applied, report = baseline(fleet, name, tmp_path / "apply")
+    assert not applied.get("failed"), applied.get("msg")
+    assert applied["certificate"]["thumbprint"] == roles["server"] and applied["changed"]
+    assert row(report["after"], "listener_certificate_expiry")["status"] == "pass"
+    for control in ("listener_certificate_present", "listener_certificate_hostname", "listener_certificate_issuer"):
+        assert row(report["after"], control)["status"] == "pass", row(report["after"], control)
+    assert listener_thumbprint(fleet, hv, https=True) == roles["server"] == served(hv, 5986)
+    assert "HTTP listeners removed" in " ".join(applied["changed_steps"])      # workgroup_https: over HTTPS now
