@@ -201,13 +201,18 @@ def listener_view(listener: t.Any, machine: MachineCertificates, now: datetime.d
         "address": listener.get("address"), "port": listener.get("port"), "source": source or "",
         "hostname": listener.get("hostname") or "", "certificate_thumbprint": thumbprint or None,
     }
+    if not thumbprint:
+        # Only a predicted listener has none: Windows picks one when it creates it (none is listed).
+        view.update(in_store=None, usable=None, reasons=[], note="Windows chooses the certificate when it creates "
+                    "the listener: not known before")
+        return view
     cert = machine.find(thumbprint)
     error = machine.error_for(thumbprint)
     view["in_store"] = cert is not None
     if cert is None:
         view.update(usable=False, error=str(error) if error else None, reasons=[{
             "code": "missing", "message": ("its Blob in LocalMachine\\My cannot be read: %s" % error.reason) if error else
-            ("no certificate %s in LocalMachine\\My" % thumbprint if thumbprint else "the listener names no certificate")}])
+            ("no certificate %s in LocalMachine\\My" % thumbprint)}])
         return view
     names = names_for(listener, machine)
     reasons = certstore.listener_reasons(cert, now, names, machine.trusted, machine.trusted)

@@ -384,6 +384,8 @@ def _evidence_value(value: t.Any, path: str) -> t.Any:
 
 def _certificate_label(view: t.Mapping[str, t.Any]) -> str:
     what = view.get("certificate_thumbprint") or "no certificate"
+    if view.get("in_store") is None:
+        return "port %s: chosen by Windows" % view.get("port")
     if not view.get("in_store"):
         return "port %s: %s (not in the store)" % (view.get("port"), what)
     return "port %s: %s (%s days left)" % (view.get("port"), what, view.get("days_left"))
@@ -545,8 +547,13 @@ def _certificate_rule(check: t.Callable[[t.Mapping[str, t.Any], dict], str | Non
         if not views:
             return NOT_APPLICABLE, [], "no HTTPS listener"
         actual = [_certificate_label(view) for view in views]
-        problems = [problem for problem in (check(view, options) for view in views) if problem]
-        return (FAIL, actual, "; ".join(problems)) if problems else (PASS, actual, "")
+        known = [view for view in views if view.get("in_store") is not None]
+        problems = [problem for problem in (check(view, options) for view in known) if problem]
+        if problems:
+            return FAIL, actual, "; ".join(problems)
+        if len(known) < len(views):
+            return UNKNOWN, actual, "Windows chooses the certificate of a listener it creates without one"
+        return PASS, actual, ""
     return rule
 
 

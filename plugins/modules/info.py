@@ -44,7 +44,7 @@ options:
   certificate_expiry_days:
     description:
       - With O(gather) C(certificates), a listener certificate with this many days left or fewer is
-        reported with RV(certificates.listeners[].expires_within_window=true).
+        reported with C(expires_within_window=true) in RV(certificates.listeners).
     type: int
     default: 30
   check_tls:

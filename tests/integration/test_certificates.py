@@ -244,6 +244,9 @@ def test_an_expired_listener_certificate_is_reported_and_fixed_by_the_baseline(f
     roles = role_thumbprints(fleet, name)
     fleet.process.cert(name, "outlive", thumbprint=roles["expired"])      # expired while nobody looked
     assert listener_thumbprint(fleet, hv) == roles["expired"] == served(hv, 5986)
+    ((view),) = info(fleet, name, tmp_path / "info")["listeners"]
+    assert view["days_left"] < 0 and view["expires_within_window"] and not view["usable"]
+    assert view["tls"]["served_thumbprint"] is None and "certificate has expired" in view["tls"]["error"]
 
     (refused,) = only(run_tasks(fleet, [{"wsman.winrm.converge": {"baseline": "secure_baseline"},
                                          "vars": {"secure_baseline_certificate_template": "WinRMHTTPS"}}],

@@ -153,3 +153,18 @@ def test_tls_view():
     assert certificates.tls_view("AB" * 20, der)["matches_listener"] is False
     assert certificates.tls_view("AB" * 20, None, "refused") == {"checked": True, "served_thumbprint": None,
                                                                  "matches_listener": None, "error": "refused"}
+
+
+def test_a_predicted_listener_without_thumbprint_is_unknown():
+    good = stored(leaf())
+    m = machine(good)
+    items = [listener(good.thumbprint), listener(None, port=8443)]
+    views = certificates.listener_views(items, m, NOW)
+    assert views[1]["in_store"] is None and views[1]["usable"] is None
+    verdicts = judge(views, items)
+    assert verdicts["listener_certificate_present"] == (
+        controls.UNKNOWN, "Windows chooses the certificate of a listener it creates without one")
+    bad = stored(leaf(days=5))
+    verdicts = judge(certificates.listener_views([listener(bad.thumbprint), listener(None, 8443)], machine(bad), NOW),
+                     items)
+    assert verdicts["listener_certificate_expiry"][0] == controls.FAIL

@@ -182,4 +182,3 @@ def answer_pending(state_dir: str, hosts_by_name: dict, pki) -> None:
             json.dump(answer, handle)
         os.replace(tmp, result)
         os.unlink(path)
-
