@@ -226,8 +226,10 @@ def run_example(fleet, tmp_path, host: str, plays: list[dict], scenario: Scenari
     playbook = os.path.join(work, "example.yml")
     with open(playbook, "w", encoding="utf-8") as handle:
         yaml.safe_dump(prelude + plays + epilogue, handle, sort_keys=False)
+    # PWD as the user's shell sets it when they run the playbook from its folder (the converge
+    # example writes its reports under lookup('env', 'PWD')), not the test runner's checkout.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_HOST_KEY_CHECKING="0")
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_HOST_KEY_CHECKING="0", PWD=work)
     command = ["ansible-playbook", "-i", fleet.inventory_path, "-i", inventory, "-l", host, "--diff", playbook]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
