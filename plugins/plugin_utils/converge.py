@@ -245,4 +245,3 @@ def read_back(session: Session, change: plan.Plan, snapshot: resources.ConfigSna
     now.policy = change.predicted.policy if change.predicted is not None else snapshot.policy
     now.certificates = snapshot.certificates  # the stores are not what a converge changes
     return now.to_dict(parts=view_parts(snapshot))
-

@@ -117,10 +117,10 @@ def test_each_listener_certificate_problem_fails_its_control():
     verdicts = judge(views, items)
     assert verdicts["listener_certificate_present"] == (controls.FAIL, "port 6: no certificate %s in "
                                                                        "LocalMachine\\My" % ("AB" * 20))
-    assert verdicts["listener_certificate_expiry"] == (
-        controls.FAIL, "port 1: %s expires in 10 days, limit 30 days; port 2: %s expires in 5 days (renewed by %s, "
-                       "which the listener does not use), limit 30 days" % (soon.thumbprint, renewed.thumbprint,
-                                                                             renewed_to.thumbprint))
+    expected = ("port 1: %s expires in 10 days, limit 30 days; port 2: %s expires in 5 days (renewed by %s, "
+                "which the listener does not use), limit 30 days"
+                % (soon.thumbprint, renewed.thumbprint, renewed_to.thumbprint))
+    assert verdicts["listener_certificate_expiry"] == (controls.FAIL, expected)
     status, reason = verdicts["listener_certificate_hostname"]
     assert status == controls.FAIL and reason.startswith("port 3: issued to DNS:web, not to win1")
     status, reason = verdicts["listener_certificate_issuer"]

@@ -191,8 +191,8 @@ def test_a_state_file_from_before_the_stores_gets_them(host, pki):
 
 
 def test_issue_options(host, pki):
-    answer = host.local_change(lambda: certctl.apply(host, pki, {"action": "issue", "days": 20, "issuer": "self",
-                                                              "no_key": True, "eku": "both"}))
+    request = {"action": "issue", "days": 20, "issuer": "self", "no_key": True, "eku": "both"}
+    answer = host.local_change(lambda: certctl.apply(host, pki, request))
     cert = host.cert_store.find(answer["thumbprint"])
     assert cert.self_signed and cert.key_path is None and cert.server_auth and cert.client_auth
     assert 19 <= (cert.not_after - datetime.datetime.now(datetime.timezone.utc)).days <= 20
