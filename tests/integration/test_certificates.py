@@ -272,3 +272,55 @@ def test_an_expired_listener_certificate_is_reported_and_fixed_by_the_baseline(f
         assert row(report["after"], control)["status"] == "pass", row(report["after"], control)
     assert listener_thumbprint(fleet, hv, https=True) == roles["server"] == served(hv, 5986)
     assert "HTTP listeners removed" in " ".join(applied["changed_steps"])      # workgroup_https: over HTTPS now
+
+
+def admit_https(fleet, hv, port: int = 5986) -> None:
+    """What an administrator does before a new HTTPS listener can answer (the simulated firewall drops
+    the port otherwise): New-NetFirewallRule -CimSession, as plain CIM requests - Create the rule,
+    Put its port filter. Not the collection under test."""
+    import xml.etree.ElementTree as ET
+
+    from pypsrp.wsman import SelectorSet
+
+    cim = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"
+
+    def element(class_name: str, **values) -> ET.Element:
+        node = ET.Element(f"{{{cim}{class_name}}}{class_name}")
+        for key, value in values.items():
+            ET.SubElement(node, f"{{{cim}{class_name}}}{key}").text = str(value)
+        return node
+
+    selectors = SelectorSet()
+    selectors.add_option("InstanceID", "WinRM-HTTPS-In-Admin")
+    with fleet.client(hv) as client:
+        client.create(cim + "MSFT_NetFirewallRule", element(
+            "MSFT_NetFirewallRule", InstanceID="WinRM-HTTPS-In-Admin", ElementName="Windows Remote Management (HTTPS-In)",
+            Enabled=1, Direction=1, Action=2, Profiles=0))
+        ports = element("MSFT_NetProtocolPortFilter", Protocol="TCP", LocalPort=port)
+        client.put(cim + "MSFT_NetProtocolPortFilter", ports, selector_set=selectors)
+
+
+def test_the_baseline_creates_the_https_listener_on_the_certificate_it_chooses(fleet, tmp_path):
+    """A new install (HTTP only), no thumbprint in the role's variables: the audit names the certificate,
+    the apply binds it, the controller's TLS handshake is served it, and a rerun keeps it."""
+    name, hv = fleet.host("server2022")
+    admit_https(fleet, hv)
+    best = fleet.process.cert(name, "issue", days=3000)["thumbprint"]     # the longest-valid match on the host
+    audit, report = baseline(fleet, name, tmp_path / "audit", check=True)
+    assert not audit.get("failed"), audit.get("msg")
+    assert audit["certificate"]["action"] == "selected" and audit["certificate"]["thumbprint"] == best
+    assert row(report["before"], "listener_certificate_present")["status"] == "not_applicable"   # no HTTPS yet
+    assert row(report["predicted"], "listener_certificate_expiry")["status"] == "pass"
+
+    applied, report = baseline(fleet, name, tmp_path / "apply")
+    assert not applied.get("failed"), applied.get("msg")
+    assert applied["certificate"] == audit["certificate"]
+    assert listener_thumbprint(fleet, hv, https=True) == best == served(hv, 5986)
+    for control in ("listener_certificate_present", "listener_certificate_expiry", "listener_certificate_hostname",
+                    "listener_certificate_issuer"):
+        assert row(report["after"], control)["status"] == "pass", row(report["after"], control)
+
+    again, _report = baseline(fleet, name, tmp_path / "again")
+    assert not again.get("failed"), again.get("msg")
+    assert again["certificate"]["action"] == "keep" and again["certificate"]["thumbprint"] == best
+    assert again["changed"] is False, again.get("changed_steps")
