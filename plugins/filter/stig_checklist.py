@@ -57,6 +57,10 @@ STIG_BENCHMARKS = {
                "Microsoft Windows Server 2019"),
     "ws2022": ("MS_Windows_Server_2022_STIG", "Microsoft Windows Server 2022 Security Technical Implementation Guide",
                "Microsoft Windows Server 2022"),
+    "win11": ("MS_Windows_11_STIG", "Microsoft Windows 11 Security Technical Implementation Guide",
+              "Microsoft Windows 11"),
+    "ws2025": ("MS_Windows_Server_2025_STIG", "Microsoft Windows Server 2025 Security Technical Implementation Guide",
+               "Microsoft Windows Server 2025"),
 }
 
 # STIG Viewer's target roles (the schema's ROLE enumeration) and Win32_ComputerSystem.DomainRole

@@ -31,7 +31,9 @@ import dataclasses
 import re
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils.policy import POLICY_SETTINGS, policy_setting, short_key
+from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
+    POLICY_SETTINGS, PolicySetting, group_policy_state, policy_setting, short_key,
+)
 
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
@@ -91,11 +93,36 @@ DEFAULT_BENCHMARK = "cis_ws2022_v3"
 
 STIGS: dict[str, str] = {
     "win10": "Microsoft Windows 10 STIG",
+    "win11": "Microsoft Windows 11 STIG",
     "ws2016": "Microsoft Windows Server 2016 STIG",
     "ws2019": "Microsoft Windows Server 2019 STIG",
     "ws2022": "Microsoft Windows Server 2022 STIG",
+    "ws2025": "Microsoft Windows Server 2025 STIG",
 }
 DEFAULT_STIG = "ws2022"
+# The STIG release a version's ids were taken from, where the catalog names one.
+STIG_RELEASES: dict[str, str] = {
+    "win11": "Version 2 (Windows 11 STIG V2R7)",
+    "ws2025": "Version 1, Release 2 (benchmark date 01 Jul 2026)",
+}
+# Vuln IDs (the checklist's Vuln_Num / group_id) of the STIG IDs, where verified against the STIG
+# releases above: DISA Microsoft Windows Server 2025 STIG V1R2 (WN25-CC-000470..000520 =
+# V-278125..V-278130); DISA Microsoft Windows 11 STIG (WN11-CC-000330 V-253416, -000335 V-253417,
+# -000345 V-253418, -000360 V-253421). The other versions' Vuln IDs are left out until checked.
+STIG_VULNS: dict[str, str] = {
+    "WN25-CC-000470": "V-278125", "WN25-CC-000480": "V-278126", "WN25-CC-000490": "V-278127",
+    "WN25-CC-000500": "V-278128", "WN25-CC-000510": "V-278129", "WN25-CC-000520": "V-278130",
+    "WN11-CC-000330": "V-253416", "WN11-CC-000335": "V-253417", "WN11-CC-000345": "V-253418",
+    "WN11-CC-000360": "V-253421",
+}
+# The roles a STIG tells apart: "-MS-" rules are for member (and standalone) servers only, "-DC-"
+# rules for domain controllers only (DISA's STIG ID naming in the Windows Server STIGs).
+STIG_ROLES = ("workstation", "member_server", "domain_controller")
+
+# Windows builds -> the STIG version (Win32_OperatingSystem.Version / BuildNumber; Microsoft Learn,
+# "Windows Server release information", "Windows 11 release information").
+_SERVER_BUILDS = {14393: "ws2016", 17763: "ws2019", 20348: "ws2022", 26100: "ws2025"}
+_WINDOWS_11_FIRST_BUILD = 22000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,25 +147,41 @@ class Control:
     always_deviation: str | None = None  # reason; the control is never applied as written
     group: str = "beyond"  # "stig_cis" | "cis_l2" | "beyond": how docs and reports group it
     description: str = ""
+    fix: str = ""  # how an admin fixes it, where the settings alone do not say it (listeners, lists)
 
     def expected_for(self, profile: str) -> t.Any:
         if isinstance(self.expected, t.Mapping):
             return self.expected[profile]
         return self.expected
 
-    def references(self, benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG) -> dict[str, t.Any]:
-        return {
+    def stig_id(self, stig: str, role: str | None = None) -> str | None:
+        """The STIG ID for a version, None where the STIG has none for this role."""
+        rule = self.stig.get(stig)
+        if rule and role and (("-MS-" in rule and role != "member_server")
+                              or ("-DC-" in rule and role != "domain_controller")):
+            return None
+        return rule
+
+    def references(self, benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG,
+                   role: str | None = None) -> dict[str, t.Any]:
+        rule = self.stig_id(stig, role)
+        references = {
             "cis": cis_id(self, benchmark),
             "cis_level": self.cis_level if cis_id(self, benchmark) else None,
             "cis_benchmark": benchmark,
-            "stig": self.stig.get(stig),
-            "stig_severity": self.stig_severity if self.stig.get(stig) else None,
+            "stig": rule,
+            "stig_severity": self.stig_severity if rule else None,
             "stig_version": stig,
         }
+        if rule in STIG_VULNS:
+            references["stig_vuln"] = STIG_VULNS[rule]
+        return references
 
 
-def _stig(win10: str, ws2016: str, ws2019: str, ws2022: str) -> dict[str, str]:
-    return {"win10": win10, "ws2016": ws2016, "ws2019": ws2019, "ws2022": ws2022}
+def _stig(win10: str, ws2016: str, ws2019: str, ws2022: str, win11: str | None = None,
+          ws2025: str | None = None) -> dict[str, str]:
+    ids = {"win10": win10, "ws2016": ws2016, "ws2019": ws2019, "ws2022": ws2022, "win11": win11, "ws2025": ws2025}
+    return {version: rule for version, rule in ids.items() if rule}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,32 +194,38 @@ CONTROLS: tuple[Control, ...] = (
     Control("client_basic", "WinRM client: Basic authentication disallowed (policy)", "policy",
             (r"policy:Client\AllowBasic",), 0, "high", evidence=("client.auth.basic",),
             cis="{winrm}.1.1", cis_level="L1", stig_severity="CAT I",
-            stig=_stig("WN10-CC-000330", "WN16-CC-000500", "WN19-CC-000470", "WN22-CC-000470"),
+            stig=_stig("WN10-CC-000330", "WN16-CC-000500", "WN19-CC-000470", "WN22-CC-000470",
+                       win11="WN11-CC-000330", ws2025="WN25-CC-000470"),
             group="stig_cis"),
     Control("client_unencrypted", "WinRM client: unencrypted traffic disallowed (policy)", "policy",
             (r"policy:Client\AllowUnencryptedTraffic",), 0, "medium", evidence=("client.allow_unencrypted",),
             cis="{winrm}.1.2", cis_level="L1", stig_severity="CAT II",
-            stig=_stig("WN10-CC-000335", "WN16-CC-000510", "WN19-CC-000480", "WN22-CC-000480"),
+            stig=_stig("WN10-CC-000335", "WN16-CC-000510", "WN19-CC-000480", "WN22-CC-000480",
+                       win11="WN11-CC-000335", ws2025="WN25-CC-000480"),
             group="stig_cis"),
     Control("client_digest", "WinRM client: Digest authentication disallowed (policy)", "policy",
             (r"policy:Client\AllowDigest",), 0, "medium", evidence=("client.auth.digest",),
             cis="{winrm}.1.3", cis_level="L1", stig_severity="CAT II",
-            stig=_stig("WN10-CC-000360", "WN16-CC-000520", "WN19-CC-000490", "WN22-CC-000490"),
+            stig=_stig("WN10-CC-000360", "WN16-CC-000520", "WN19-CC-000490", "WN22-CC-000490",
+                       win11="WN11-CC-000360", ws2025="WN25-CC-000490"),
             group="stig_cis"),
     Control("service_basic", "WinRM service: Basic authentication disallowed (policy)", "policy",
             (r"policy:Service\AllowBasic",), 0, "high", evidence=("service.auth.basic",),
             cis="{winrm}.2.1", cis_level="L1", stig_severity="CAT I",
-            stig=_stig("WN10-CC-000345", "WN16-CC-000530", "WN19-CC-000500", "WN22-CC-000500"),
+            stig=_stig("WN10-CC-000345", "WN16-CC-000530", "WN19-CC-000500", "WN22-CC-000500",
+                       win11="WN11-CC-000345", ws2025="WN25-CC-000500"),
             group="stig_cis"),
     Control("service_unencrypted", "WinRM service: unencrypted traffic disallowed (policy)", "policy",
             (r"policy:Service\AllowUnencryptedTraffic",), 0, "medium", evidence=("service.allow_unencrypted",),
             cis="{winrm}.2.3", cis_level="L1", stig_severity="CAT II",
-            stig=_stig("WN10-CC-000350", "WN16-CC-000540", "WN19-CC-000510", "WN22-CC-000510"),
+            stig=_stig("WN10-CC-000350", "WN16-CC-000540", "WN19-CC-000510", "WN22-CC-000510",
+                       win11="WN11-CC-000350", ws2025="WN25-CC-000510"),
             group="stig_cis"),
     Control("service_runas", "WinRM service: storing RunAs credentials disallowed (policy)", "policy",
             (r"policy:Service\DisableRunAs",), 1, "medium",
             cis="{winrm}.2.4", cis_level="L1", stig_severity="CAT II",
-            stig=_stig("WN10-CC-000355", "WN16-CC-000550", "WN19-CC-000520", "WN22-CC-000520"),
+            stig=_stig("WN10-CC-000355", "WN16-CC-000550", "WN19-CC-000520", "WN22-CC-000520",
+                       win11="WN11-CC-000355", ws2025="WN25-CC-000520"),
             group="stig_cis"),
     # CIS level 2 controls that cut off remote management: a host managed
     # over WinRM cannot follow them, so they are documented deviations, never evaluated.
@@ -196,10 +245,16 @@ CONTROLS: tuple[Control, ...] = (
     Control("https_listener", "HTTPS listener present where NTLM is used", "listener_present",
             ("listeners",), "HTTPS", "medium",
             not_applicable={"domain_kerberos": "domain profile: Kerberos encrypts HTTP; HTTPS is better, not required"},
-            description="NTLM does not authenticate the server; TLS with a CA-issued certificate does."),
+            description="NTLM does not authenticate the server; TLS with a CA-issued certificate does.",
+            fix='Create an HTTPS listener with a CA-issued server certificate whose CN is the host name: '
+                'winrm create winrm/config/Listener?Address=*+Transport=HTTPS '
+                '@{Hostname="<host name>";CertificateThumbprint="<thumbprint>"} (wsman.winrm.listener; the '
+                'role: secure_baseline_https_listener: true)'),
     Control("http_listener_removed", "HTTP listener removed where HTTPS is used", "listener_absent",
             ("listeners",), "HTTP", "medium",
-            not_applicable={"domain_kerberos": "domain profile: HTTP 5985 is acceptable with Kerberos"}),
+            not_applicable={"domain_kerberos": "domain profile: HTTP 5985 is acceptable with Kerberos"},
+            fix="Once the HTTPS listener answers, remove the HTTP listener: winrm delete "
+                "winrm/config/Listener?Address=*+Transport=HTTP (the role: secure_baseline_remove_http_listener: true)"),
     Control("compatibility_listeners_off", "Compatibility listeners (80/443) off", "all_equal",
             ("service.enable_compatibility_http_listener", "service.enable_compatibility_https_listener"),
             False, "low", evidence=(r"policy:Service\HttpCompatibilityListener",
@@ -214,7 +269,9 @@ CONTROLS: tuple[Control, ...] = (
             evidence=(r"policy:Service\AllowCredSSP", r"policy:Client\AllowCredSSP")),
     Control("trusted_hosts_not_wildcard", "Client TrustedHosts is not '*'", "not_wildcard",
             ("client.trusted_hosts",), "empty or an explicit list", "medium",
-            evidence=(r"policy:Client\TrustedHostsList",)),
+            evidence=(r"policy:Client\TrustedHostsList",),
+            fix='List the servers by name, or clear the list: winrm set winrm/config/client '
+                '@{TrustedHosts="<server1>,<server2>"} (the role: secure_baseline_client_trusted_hosts)'),
     Control("local_account_token_filter", "Local accounts' administrator token filtered on network logon",
             "policy", (r"policy:System\LocalAccountTokenFilterPolicy",), 0, "medium",
             cis="{ms_security_guide}.1", cis_level="L1", stig_severity="CAT II",
@@ -226,29 +283,40 @@ CONTROLS: tuple[Control, ...] = (
                       for profile in ("workgroup_https", "certificate_only")}),
     Control("root_sddl_admins_only", "RootSDDL grants access to Administrators only (and named groups)", "sddl",
             ("service.root_sddl",), "Administrators (BA) only", "medium",
-            description="Named groups allowed beside Administrators are passed as allowed_sddl_trustees."),
+            description="Named groups allowed beside Administrators are passed as allowed_sddl_trustees.",
+            fix='winrm set winrm/config/service @{RootSDDL="O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"}'
+                ", or name the group that must keep access in allowed_sddl_trustees (the role: "
+                "secure_baseline_root_sddl, secure_baseline_allowed_sddl_trustees)"),
     # HTTPS listener certificates (Microsoft Learn, "Configuration and Security" for WinRM: the
     # listener needs a Server Authentication certificate whose CN matches the host name, from the
     # computer's store; an expired or replaced one breaks every HTTPS connection).
     Control("listener_certificate_present", "HTTPS listener certificates present in LocalMachine\\My", "cert_present",
             ("certificates.listeners",), "the certificate each HTTPS listener names is in the store", "medium",
             description="A listener whose certificate was deleted (or whose store entry is damaged) accepts no "
-                        "TLS connection."),
+                        "TLS connection.",
+            fix="Bind the listener to a certificate in LocalMachine\\My: wsman.winrm.listener with certificate: auto "
+                "(or certificate_thumbprint), or the role's secure_baseline_certificate: auto"),
     Control("listener_certificate_expiry", "HTTPS listener certificates not expiring soon", "cert_expiry",
             ("certificates.listeners",), 30, "medium",
             description="Days left before the listener's certificate expires (certificate_expiry_days, default "
                         "30); an expired one breaks every HTTPS connection, a renewed one is not picked up by "
-                        "Windows on its own."),
+                        "Windows on its own.",
+            fix="Re-bind the listener to the renewed or a longer-valid certificate: wsman.winrm.listener with "
+                "certificate: auto and renew_within_days (the role does it with secure_baseline_certificate: auto)"),
     Control("listener_certificate_hostname", "HTTPS listener certificates issued to the host's name",
             "cert_hostname", ("certificates.listeners",), "subject or SAN matches the listener Hostname or the "
             "computer's name", "medium",
-            description="Clients that validate the certificate refuse a name that does not match."),
+            description="Clients that validate the certificate refuse a name that does not match.",
+            fix="Bind a certificate whose subject or SAN names the host: wsman.winrm.listener with certificate: "
+                "auto and certificate_criteria.hostname"),
     Control("listener_certificate_issuer", "HTTPS listener certificates from a trusted CA (not self-signed)",
             "cert_issuer", ("certificates.listeners",), "issued by a CA in the host's Root or intermediate stores",
             "medium",
             description="A self-signed or unknown issuer makes clients either refuse the connection or skip "
                         "validation, which lets anyone on the path impersonate the host (NTLM does not "
-                        "authenticate the server)."),
+                        "authenticate the server).",
+            fix="Enroll a Server Authentication certificate from a CA the clients trust (autoenrollment) and "
+                "bind it: wsman.winrm.listener with certificate: auto and certificate_criteria.issuer"),
 )
 
 CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
@@ -625,21 +693,197 @@ def _as_bool(value: t.Any) -> bool | None:
 
 
 # ----------------------------------------------------------------------------------------------
+# Presentation: the setting as an admin knows it, the fix, the change an apply makes
+# ----------------------------------------------------------------------------------------------
+
+def winrm_setting(path: str) -> str:
+    """A dotted config path as ``winrm get`` shows it: ``service.auth.basic`` -> ``winrm/config/Service/Auth Basic``."""
+    if path == "listeners":
+        return "winrm/config/Listener"
+    # The config model is imported here: this module stays importable with the standard library alone.
+    from ansible_collections.wsman.winrm.plugins.module_utils.config import Section, WinRMConfig
+
+    resource: t.Any = WinRMConfig
+    names = ["winrm/config"]
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        member = next((m for m in resource.MEMBERS if m.option == part), None)
+        if member is None:
+            return path
+        if isinstance(member, Section):
+            names.append(member.xml)
+            resource = member.resource
+        else:
+            return "%s %s" % ("/".join(names), member.xml) if index == len(parts) - 1 else path
+    return "/".join(names)
+
+
+def _policy_settings_of(control: Control) -> list[PolicySetting]:
+    """The policy values a control is about: those it names, then those holding its config settings."""
+    found: list[PolicySetting] = []
+    for path in control.settings + control.evidence:
+        if path.startswith("policy:"):
+            key, _sep, name = path[len("policy:"):].rpartition("\\")
+            found.append(policy_setting(key, name))
+    for path in control.settings:
+        if not path.startswith("policy:") and path != "listeners":
+            found += [setting for setting in POLICY_SETTINGS if path in setting.controls
+                      and setting.type == "DWORD" and not setting.name.endswith("Status")]
+    return list(dict.fromkeys(found))
+
+
+def _config_paths_of(control: Control) -> list[str]:
+    paths = [p for p in control.settings + control.evidence if not p.startswith("policy:")]
+    return list(dict.fromkeys(paths))
+
+
+_PRESENTATION: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
+
+
+def presentation(control: Control, profile: str) -> tuple[dict[str, str], str]:
+    """(setting, fix) of a control: the Group Policy path and name, the registry value and the
+    ``winrm`` setting; how to fix it. The same for every host, so computed once per profile."""
+    cached = _PRESENTATION.get((control.id, profile))
+    if cached is not None:
+        return cached
+    policies = _policy_settings_of(control)
+    setting = {}
+    if policies:
+        setting["group_policy"] = "; ".join(dict.fromkeys("%s > %s" % (p.location, p.title) for p in policies))
+        setting["registry"] = "; ".join("%s (%s)" % (p.full_name, "REG_DWORD" if p.type == "DWORD" else "REG_SZ")
+                                        for p in policies)
+    configs = _config_paths_of(control)
+    if configs:
+        setting["winrm"] = "; ".join(winrm_setting(path) for path in configs)
+    result = (setting, _fix_text(control, profile, policies, configs))
+    _PRESENTATION[(control.id, profile)] = result
+    return result
+
+
+def _winrm_value(value: t.Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _winrm_set(path: str, value: t.Any) -> str:
+    """The ``winrm set`` command that gives a config setting a value (Microsoft Learn, "Installation
+    and configuration for Windows Remote Management")."""
+    uri, _sep, element = winrm_setting(path).rpartition(" ")
+    return 'winrm set %s @{%s="%s"}' % (uri, element, _winrm_value(value))
+
+
+def _fix_text(control: Control, profile: str, policies: list[PolicySetting], configs: list[str]) -> str:
+    if control.always_deviation:
+        return "Not applied while the host is %s: %s" % (control.always_deviation, control.description or "")
+    if profile in control.not_applicable:
+        return "Nothing to do for this profile (%s)." % control.not_applicable[profile]
+    expected = control.expected_for(profile)
+    if control.rule == "policy":
+        value = policies[0]
+        return ("Group Policy: set '%s' (%s) to %s; it writes %s = %s. The role writes it with "
+                "secure_baseline_write_policy: true." % (value.title, value.location,
+                                                         group_policy_state(value, expected), value.full_name, expected))
+    if control.fix:
+        return control.fix
+    commands = ["%s" % _winrm_set(path, expected) for path in control.settings if path not in ("listeners",)]
+    text = "; ".join(commands)
+    held = {"'%s' (%s)" % (p.title, p.location): p for p in policies}
+    if held:
+        state = "Not Configured or Disabled" if isinstance(expected, bool) else "Enabled with %s" % expected
+        text += ". Where Group Policy holds it: %s %s" % ("; ".join(held), state)
+    return text
+
+
+def with_changes(rows: list[dict[str, t.Any]], before: t.Sequence[t.Mapping[str, t.Any]],
+                 after: t.Sequence[t.Mapping[str, t.Any]], applied: bool) -> list[dict[str, t.Any]]:
+    """``rows`` with a ``change`` on each control whose evidence differs between ``before`` and
+    ``after``: what an apply would change (check mode: ``after`` is the plan's prediction) or what the
+    apply changed. ``change``: ``applied``, ``status`` (``from``/``to``) and ``settings``
+    (``setting``, ``from``, ``to`` per value that changes)."""
+    old = {row["id"]: row for row in before}
+    new = {row["id"]: row for row in after}
+    annotated = []
+    for row in rows:
+        was, will = old.get(row["id"]), new.get(row["id"])
+        if was is None or will is None or was is will:
+            annotated.append(row)
+            continue
+        values = {item["setting"]: item.get("value") for item in was.get("evidence") or []}
+        settings = [{"setting": item["setting"], "from": values.get(item["setting"]), "to": item.get("value")}
+                    for item in will.get("evidence") or [] if values.get(item["setting"]) != item.get("value")]
+        if settings or was["status"] != will["status"]:
+            row = dict(row, change={"applied": applied, "status": {"from": was["status"], "to": will["status"]},
+                                    "settings": settings})
+        annotated.append(row)
+    return annotated
+
+
+def stig_for_system(system: t.Mapping[str, t.Any] | None) -> tuple[str | None, str | None, str]:
+    """(STIG version, role, why) for a host's ``Win32_OperatingSystem``/``Win32_ComputerSystem``
+    reading (the ``system`` part of ``wsman.winrm.info``); (None, role, why) when no STIG of the
+    catalog covers that Windows version."""
+    if not system:
+        return None, None, "the operating system was not read"
+    version = str(system.get("os_version") or "")
+    parts = version.split(".")
+    try:
+        build = int(system.get("build_number") or (parts[2] if len(parts) > 2 else ""))
+    except (TypeError, ValueError):
+        build = 0
+    domain_role, product_type = system.get("domain_role"), system.get("product_type")
+    controller = domain_role in (4, 5) or product_type == 2
+    server = controller or domain_role in (2, 3) or product_type == 3
+    role = "domain_controller" if controller else "member_server" if server else "workstation"
+    caption = system.get("os_caption") or "Windows %s" % version
+    if not version.startswith("10."):
+        return None, role, "%s (%s): no STIG of the catalog covers it" % (caption, version)
+    if server:
+        stig = _SERVER_BUILDS.get(build)
+    else:
+        stig = "win11" if build >= _WINDOWS_11_FIRST_BUILD else "win10"
+    if stig is None:
+        return None, role, "%s (build %s): no STIG of the catalog covers it" % (caption, build)
+    return stig, role, "%s, build %s, %s" % (caption, build, role.replace("_", " "))
+
+
+AUTO_STIG = "auto"
+
+
+def choose_stig(requested: str | None, system: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """The STIG a host is judged against: ``version``, ``role``, ``source`` (pinned | detected | default)
+    and ``reason``. ``auto`` picks it from the host's Windows version and domain role; a version the
+    user gives is kept (the role still comes from the host when it was read)."""
+    detected, role, reason = stig_for_system(system)
+    if requested and requested != AUTO_STIG:
+        if requested not in STIGS:
+            raise ValueError("unknown STIG %r; choose one of %s or %s" % (requested, ", ".join(STIGS), AUTO_STIG))
+        return {"version": requested, "title": STIGS[requested], "release": STIG_RELEASES.get(requested),
+                "role": role, "source": "pinned", "reason": "pinned by the user; host: %s" % reason}
+    if requested == AUTO_STIG and detected:
+        return {"version": detected, "title": STIGS[detected], "release": STIG_RELEASES.get(detected),
+                "role": role, "source": "detected", "reason": reason}
+    why = reason if requested == AUTO_STIG else "no STIG asked for"
+    return {"version": DEFAULT_STIG, "title": STIGS[DEFAULT_STIG], "release": STIG_RELEASES.get(DEFAULT_STIG),
+            "role": role, "source": "default", "reason": "%s; the catalog's default is used" % why}
+
+
+# ----------------------------------------------------------------------------------------------
 # Evaluation
 # ----------------------------------------------------------------------------------------------
 
 def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos",
              benchmark: str = DEFAULT_BENCHMARK, stig: str = DEFAULT_STIG,
              deviations: t.Mapping[str, str] | None = None,
-             allowed_sddl_trustees: t.Iterable[str] = (),
-             certificate_expiry_days: int = 30) -> list[dict[str, t.Any]]:
+             allowed_sddl_trustees: t.Iterable[str] = (), certificate_expiry_days: int = 30,
+             stig_role: str | None = None) -> list[dict[str, t.Any]]:
     """Every control judged against one host's ``wsman.winrm.info`` result.
 
     ``deviations`` maps a control id (or its CIS or STIG id) to the reason it is deliberately not
     followed: such a control that fails is reported as ``deviation`` with that reason, and the
     status it would otherwise have in ``evaluated_status``. ``allowed_sddl_trustees`` are the SIDs or SDDL
     aliases RootSDDL may grant besides Administrators. ``certificate_expiry_days``: a listener certificate
-    with this many days left or fewer fails listener_certificate_expiry.
+    with this many days left or fewer fails listener_certificate_expiry. ``stig_role`` (workstation,
+    member_server, domain_controller) drops the STIG IDs the STIG does not give that role (a "-MS-" rule
+    on a domain controller). Each row also says the setting as an admin knows it (``setting``) and the ``fix``.
     """
     _check_choices(profile, benchmark, stig)
     if not isinstance(info_result, t.Mapping):
@@ -652,12 +896,15 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
     unknown_ids = sorted(set(deviations) - known)
     if unknown_ids:
         raise ValueError("deviations name unknown controls: %s" % ", ".join(unknown_ids))
+    if stig_role is not None and stig_role not in STIG_ROLES:
+        raise ValueError("unknown STIG role %r; choose one of %s" % (stig_role, ", ".join(STIG_ROLES)))
     options = {"allowed_sddl_trustees": list(allowed_sddl_trustees or ()),
                "certificate_expiry_days": int(certificate_expiry_days)}
 
     results = []
     for control in CONTROLS:
-        references = control.references(benchmark, stig)
+        references = control.references(benchmark, stig, stig_role)
+        setting, fix = presentation(control, profile)
         if profile in control.not_applicable:
             status, actual, reason = NOT_APPLICABLE, None, control.not_applicable[profile]
         else:
@@ -677,6 +924,8 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
             "status": status,
             "reason": reason,
             "evidence": _evidence(info_result, control.settings + control.evidence),
+            "setting": setting,
+            "fix": fix,
         }
         declared = [deviations[key] for key in (control.id, references["cis"], references["stig"])
                     if key and key in deviations]
@@ -717,5 +966,6 @@ def summarize(results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, int]:
 __all__ = [
     "BENCHMARKS", "CONTROLS", "CONTROLS_BY_ID", "Control", "DEFAULT_BENCHMARK", "DEFAULT_STIG", "DEVIATION",
     "FAIL", "MANAGED_OVER_WINRM", "NOT_APPLICABLE", "PASS", "PROFILES", "STATUSES", "STIGS", "UNKNOWN",
-    "catalog", "cis_id", "evaluate", "read_setting", "sddl_allowed_trustees", "summarize",
+    "AUTO_STIG", "STIG_RELEASES", "STIG_ROLES", "choose_stig", "STIG_VULNS", "catalog", "cis_id", "evaluate", "presentation", "read_setting",
+    "sddl_allowed_trustees", "stig_for_system", "summarize", "winrm_setting", "with_changes",
 ]

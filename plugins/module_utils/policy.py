@@ -136,6 +136,25 @@ POLICY_SETTINGS: tuple[PolicySetting, ...] = (
 POLICY_KEYS: tuple[str, ...] = tuple(dict.fromkeys(s.key for s in POLICY_SETTINGS))
 
 
+def group_policy_state(setting: PolicySetting, data: t.Any) -> str:
+    """How the Group Policy editor shows the policy that writes ``data`` into this value.
+
+    The "Disallow X" policies write AllowX = 0 when Enabled, and "Apply UAC restrictions to local
+    accounts on network logons" writes LocalAccountTokenFilterPolicy = 0 when Enabled (the ADMX
+    files' enabledValue/disabledValue: WindowsRemoteManagement.admx, SecGuide.admx); a string value
+    is an option of the Enabled policy.
+    """
+    if setting.type != "DWORD":
+        return "Enabled, with %s" % data
+    inverted = (setting.title.startswith("Disallow") and setting.name.startswith("Allow")) or \
+        setting.name == "LocalAccountTokenFilterPolicy"
+    try:
+        enabled = int(data) != 0
+    except (TypeError, ValueError):
+        return "Enabled, with %s" % data
+    return "Disabled" if enabled == inverted else "Enabled"
+
+
 def policy_setting(key: str, name: str) -> PolicySetting:
     """The table entry for a value; ``key`` may be short ("Client", "Service\\WinRS", "System")."""
     wanted = _policy_key(key).lower()

@@ -307,7 +307,7 @@ def test_results_are_plain_json(server2022):
     results = controls.evaluate(server2022, "certificate_only")
     assert json.loads(json.dumps(results)) == results
     assert set(results[0]) == {"id", "title", "severity", "references", "expected", "actual", "status", "reason",
-                               "evidence"}
+                               "evidence", "setting", "fix"}
 
 
 # ---- the filters -----------------------------------------------------------------------------
@@ -401,3 +401,76 @@ def test_markdown_before_after(server2022, gpo):
     assert "No control changed status." in unchanged
     # a bare list is one host
     assert "## host" in compliance_markdown(after["win-a"]).splitlines()
+
+
+# ---- the STIG per host, the setting as an admin knows it, the change -------------------------
+
+def system(caption, version, domain_role, product_type):
+    """The ``system`` part of wsman.winrm.info as Win32_OperatingSystem/Win32_ComputerSystem give it."""
+    return {"os_caption": caption, "os_version": version, "build_number": version.rsplit(".", 1)[-1],
+            "domain_role": domain_role, "product_type": product_type}
+
+
+@pytest.mark.parametrize("host, stig, role", [
+    (system("Microsoft Windows Server 2016 Standard", "10.0.14393", 3, 3), "ws2016", "member_server"),
+    (system("Microsoft Windows Server 2019 Datacenter", "10.0.17763", 2, 3), "ws2019", "member_server"),
+    (system("Microsoft Windows Server 2022 Datacenter", "10.0.20348", 5, 2), "ws2022", "domain_controller"),
+    (system("Microsoft Windows Server 2025 Datacenter", "10.0.26100", 3, 3), "ws2025", "member_server"),
+    (system("Microsoft Windows 10 Enterprise", "10.0.19045", 1, 1), "win10", "workstation"),
+    (system("Microsoft Windows 11 Enterprise", "10.0.22631", 0, 1), "win11", "workstation"),
+])
+def test_the_stig_follows_the_windows_version_and_role(host, stig, role):
+    chosen = controls.choose_stig("auto", host)
+    assert (chosen["version"], chosen["role"], chosen["source"]) == (stig, role, "detected")
+    assert chosen["title"] == controls.STIGS[stig]
+
+
+def test_a_pinned_or_uncovered_stig_says_why():
+    old = system("Microsoft Windows Server 2008 Standard", "6.0.6002", 2, 3)
+    chosen = controls.choose_stig("auto", old)
+    assert chosen["version"] == controls.DEFAULT_STIG and chosen["source"] == "default"
+    assert "Windows Server 2008 Standard (6.0.6002): no STIG of the catalog covers it" in chosen["reason"]
+    pinned = controls.choose_stig("ws2019", system("Microsoft Windows Server 2022 Datacenter", "10.0.20348", 3, 3))
+    assert (pinned["version"], pinned["source"], pinned["role"]) == ("ws2019", "pinned", "member_server")
+    with pytest.raises(ValueError, match="unknown STIG 'ws2003'"):
+        controls.choose_stig("ws2003", None)
+
+
+def test_a_domain_controller_has_no_member_server_rule(server2022):
+    member = {r["id"]: r for r in controls.evaluate(server2022, stig="ws2022", stig_role="member_server")}
+    controller = {r["id"]: r for r in controls.evaluate(server2022, stig="ws2022", stig_role="domain_controller")}
+    assert member["local_account_token_filter"]["references"]["stig"] == "WN22-MS-000020"
+    assert controller["local_account_token_filter"]["references"]["stig"] is None
+    assert controller["service_basic"]["references"]["stig"] == "WN22-CC-000500"
+    ws2025 = {r["id"]: r for r in controls.evaluate(server2022, stig="ws2025")}
+    assert ws2025["service_basic"]["references"]["stig"] == "WN25-CC-000500"
+    assert ws2025["service_basic"]["references"]["stig_vuln"] == "V-278128"
+
+
+def test_rows_name_the_group_policy_the_registry_value_and_the_winrm_setting(server2022):
+    rows = {r["id"]: r for r in controls.evaluate(server2022, "workgroup_https")}
+    digest = rows["client_digest"]
+    assert digest["setting"] == {
+        "group_policy": "Computer Configuration > Administrative Templates > Windows Components > Windows Remote "
+                        "Management (WinRM) > WinRM Client > Disallow Digest authentication",
+        "registry": r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Client\AllowDigest (REG_DWORD)",
+        "winrm": "winrm/config/Client/Auth Digest"}
+    # "Disallow Digest authentication" Enabled writes AllowDigest = 0.
+    assert "'Disallow Digest authentication'" in digest["fix"] and "to Enabled" in digest["fix"]
+    assert "to Disabled" in rows["service_basic"]["fix"]
+    assert 'winrm set winrm/config/Service/Auth @{CbtHardeningLevel="Strict"}' in rows["cbt_hardening_strict"]["fix"]
+    assert "Apply UAC restrictions to local accounts on network logons" in rows["local_account_token_filter"]["fix"]
+
+
+def test_with_changes_says_what_an_apply_changes(server2022, gpo):
+    before = controls.evaluate(server2022, "workgroup_https")
+    after = controls.evaluate(gpo, "workgroup_https")
+    rows = {r["id"]: r for r in controls.with_changes(before, before, after, applied=False)}
+    changed = [row for row in rows.values() if "change" in row]
+    assert changed, "the gpo fixture differs from server2022"
+    for row in changed:
+        target = next(r for r in after if r["id"] == row["id"])
+        assert row["change"]["status"] == {"from": row["status"], "to": target["status"]}
+        values = {item["setting"]: item["value"] for item in target["evidence"]}
+        assert all(values[item["setting"]] == item["to"] for item in row["change"]["settings"])
+    assert all("change" not in row for row in controls.with_changes(before, before, before, applied=False))
