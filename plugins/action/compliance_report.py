@@ -4,7 +4,7 @@
 
 ``wsman.winrm.converge`` writes ``<dir>/<host>.json`` for every host as it finishes (in the forks,
 at the same time). This task, run once, reads those files for the play's hosts and writes the
-run's report (``<name>.json``, ``.md``, ``.xml``): one pass over files on the controller instead of
+run's report (``<name>.json``, ``.md``, ``.html``, ``.xml``, the dashboard and the checklists): one pass over files on the controller instead of
 templating every host's result through hostvars.
 """
 
@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls
-from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import read_host_report, write_reports
+from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import (
+    provenance, read_host_report, write_checklists, write_dashboard, write_reports,
+)
 
 
 class ActionModule(ActionBase):
@@ -46,13 +48,33 @@ class ActionModule(ActionBase):
         after = {host: record.get("after") or [] for host, record in records.items()}
         changed = [record for record in records.values() if record.get("changed")]
         before = {host: record.get("before") or [] for host, record in records.items()} if changed else None
-        files = write_reports(args["dir"], args["name"], after, before, records, title, "wsman.winrm " + args["name"])
+        benchmarks = sorted({str(((r.get("provenance") or {}).get("benchmark") or {}).get("id") or "")
+                             for r in records.values()} - {""})
+        run = provenance(benchmarks[0] if benchmarks else controls.DEFAULT_BENCHMARK, None, None)
+        hosts_provenance = {host: record.get("provenance") or {} for host, record in records.items()}
+        try:
+            files = write_reports(args["dir"], args["name"], after, before, records, title,
+                                  "wsman.winrm " + args["name"], run=run, host_provenance=hosts_provenance,
+                                  templates={"markdown": args.get("markdown_template"),
+                                             "html": args.get("html_template")})
+        except ValueError as error:
+            raise AnsibleActionFail("compliance_report: %s" % error) from None
+        try:
+            if args["dashboard"]:
+                files.append(write_dashboard(args["dir"], args["name"], after, records, missing, run, title,
+                                             task_vars.get("groups") or {}, args.get("dashboard_template")))
+            if args["checklists"]:
+                files += write_checklists(os.path.join(args["dir"], "checklists"), after, records, run)
+        except (ValueError, AnsibleFilterError) as error:
+            raise AnsibleActionFail("compliance_report: %s" % error) from None
         failing = sorted(host for host, results in after.items() if controls.summarize(results)[controls.FAIL])
         result.update(
             changed=False, hosts=len(records), failing_hosts=failing, missing=missing,
             files=files,
-            msg="Compliance reports of %d host(s) in %s: %s.{json,md,xml} for the run, <host>.{json,md,xml} per host; "
-                "%d host(s) with a failed control%s." % (
-                    len(records), os.path.abspath(args["dir"]), args["name"], len(failing),
+            msg="Compliance reports of %d host(s) in %s: %s.{json,md,html,xml}%s for the run, <host>.{json,md,html,xml} "
+                "per host%s; %d host(s) with a failed control%s." % (
+                    len(records), os.path.abspath(args["dir"]), args["name"],
+                    " and %s_dashboard.html (the fleet dashboard)" % args["name"] if args["dashboard"] else "",
+                    ", checklists/<host>.{cklb,ckl} (STIG Viewer)" if args["checklists"] else "", len(failing),
                     (" (no report from: %s)" % ", ".join(missing)) if missing else ""))
         return result

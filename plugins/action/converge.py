@@ -24,12 +24,12 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls, plan
-from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, computer, controls, plan
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError, WSManFault
 from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge
-from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import write_reports
+from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import provenance, write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
 
 
@@ -52,16 +52,30 @@ class ActionModule(WSManAction):
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
             main, snapshot = converge.read(session, https_session, https, converge.read_parts(args))
+            system = self._read_system(main, args)
             change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
             moved = not result.get("failed") and not self._task.check_mode and result["changed"]
             final = converge.final_session(main, https_session, change) if moved else main
             result["endpoint_changed"] = final.endpoint.url != session.endpoint.url
-            return self._report(args, task_vars, result, change, snapshot, after, final)
+            return self._report(args, task_vars, result, change, snapshot, after, final, system)
         finally:
             if https_session is not None:
                 https_session.session.close()
+
+    @staticmethod
+    def _read_system(session: Session, args: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+        """The host's Windows version and domain role over WMI (Win32_ComputerSystem,
+        Win32_OperatingSystem: two Enumerates), read when the STIG is chosen per host (stig: auto) or
+        a report names the host's OS; None when WMI refuses (the report says it was not read)."""
+        options = args.get("controls") or {}
+        if not options or not (options.get("stig") == controls.AUTO_STIG or args.get("report")):
+            return None
+        try:
+            return computer.read_system(session).to_dict()
+        except WSManFault:
+            return None
 
     # ---- sessions ---------------------------------------------------------------------------
 
@@ -92,7 +106,8 @@ class ActionModule(WSManAction):
                                     "connection variables: %s" % error) from None
 
     def _report(self, args: t.Mapping[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any],
-                change: plan.Plan, snapshot: t.Any, after: t.Any, final: Session) -> dict[str, t.Any]:
+                change: plan.Plan, snapshot: t.Any, after: t.Any, final: Session,
+                system: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         check = self._task.check_mode
         result["steps"] = [{"name": step.name, "changes": step.changes} for step in change.steps if step.changes]
         result["changed_steps"] = list(dict.fromkeys(name for step in change.steps for name in converge.area(step)))
@@ -112,7 +127,7 @@ class ActionModule(WSManAction):
             # The collection's modules and connection plugin follow these for the rest of the play.
             result["ansible_facts"] = {"wsman_winrm_connection_uri": "", "wsman_winrm_scheme": final.endpoint.scheme,
                                        "wsman_winrm_port": final.endpoint.port}
-        judged = self._judge(args, change.before, now, change.after)
+        judged, stig = self._judge(args, change.before, now, change.after, system)
         if args["details"]:
             result.update(before=change.before, after=now, predicted=change.after)
             if judged:
@@ -121,50 +136,68 @@ class ActionModule(WSManAction):
             result.pop("before", None)  # the configuration views are details, not the compact result
             if judged:
                 result["compliance"] = {moment: summary(results) for moment, results in judged.items()}
+        if stig:
+            result["stig"] = stig
         if args.get("report"):
-            self._write_report(args, task_vars, result, judged)
+            self._write_report(args, task_vars, result, judged, stig, system)
         failing = [item["id"] for item in judged["after"] if item["status"] == controls.FAIL] if judged else []
         if args["fail_on_noncompliance"] and failing and not check and not result.get("failed"):
             result.update(failed=True, msg="Controls still failing on this host after the change: %s (the report "
                                            "says why for each)" % ", ".join(failing))
         return result
 
-    def _judge(self, args: t.Mapping[str, t.Any], before: t.Any, now: t.Any,
-               predicted: t.Any) -> dict[str, list[dict[str, t.Any]]]:
-        """The controls judged on the state before, the state the host holds now and the prediction."""
+    def _judge(self, args: t.Mapping[str, t.Any], before: t.Any, now: t.Any, predicted: t.Any,
+               system: dict[str, t.Any] | None = None) -> tuple[dict[str, list[dict[str, t.Any]]], dict[str, t.Any]]:
+        """The controls judged on the state before, the state the host holds now and the prediction;
+        and the STIG used (pinned, or chosen from the host's Windows version and domain role)."""
         if not args.get("controls"):
-            return {}
+            return {}, {}
         options = dict(args["controls"])
+        stig = controls.choose_stig(options.get("stig"), system)
         judge = {"profile": options["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
-                 "stig": options.get("stig") or controls.DEFAULT_STIG, "deviations": options.get("deviations") or {},
-                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [],
+                 "stig": stig["version"], "deviations": options.get("deviations") or {},
+                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [], "stig_role": stig["role"],
                  "certificate_expiry_days": options.get("certificate_expiry_days", 30)}
         try:
             judged = {"before": controls.evaluate(before, **judge)}
             # Nothing changed, or nothing will: the same judgement (the controls are pure).
             judged["after"] = judged["before"] if now is before else controls.evaluate(now, **judge) if now else []
             judged["predicted"] = judged["before"] if predicted == before else controls.evaluate(predicted, **judge)
-            return judged
+            return judged, stig
         except ValueError as error:
             raise AnsibleActionFail("controls: %s" % error) from None
 
     def _write_report(self, args: t.Mapping[str, t.Any], task_vars: dict[str, t.Any], result: dict[str, t.Any],
-                      compliance: dict[str, list[dict[str, t.Any]]]) -> None:
-        """<dir>/<host>.json, .md and .xml: what the host held, what it holds, and the judgement."""
+                      compliance: dict[str, list[dict[str, t.Any]]], stig: dict[str, t.Any],
+                      system: dict[str, t.Any] | None) -> None:
+        """<dir>/<host>.json, .md, .html and .xml: what the host held, what it holds, and the judgement."""
         options = args["report"]
         host = task_vars.get("inventory_hostname") or self._task.get_name()
         record = dict(options.get("labels") or {})
+        check = self._task.check_mode
+        before, predicted = compliance.get("before", []), compliance.get("predicted", [])
+        # Each row says what an apply would change (check mode: the plan's prediction) or what it changed.
+        after = (controls.with_changes(before, before, predicted, applied=False) if check
+                 else controls.with_changes(compliance.get("after", []), before, compliance.get("after", []), applied=True))
+        benchmark = (args.get("controls") or {}).get("benchmark") or controls.DEFAULT_BENCHMARK
         record.update(
             host=host, profile=(args.get("controls") or {}).get("profile"),
-            mode="audit" if self._task.check_mode else "apply",
+            mode="audit" if check else "apply",
+            provenance=provenance(benchmark, stig, system),
             changed=bool(result.get("changed")), changed_steps=result["changed_steps"], steps=result["steps"],
-            endpoint=result["endpoint"], before=compliance.get("before", []),
-            after=compliance.get("before", []) if self._task.check_mode else compliance.get("after", []),
-            predicted=compliance.get("predicted", []), policy_conflicts=result.get("policy_conflicts", []),
+            endpoint=result["endpoint"], before=before, after=after,
+            predicted=predicted, policy_conflicts=result.get("policy_conflicts", []),
             host_state=result.get("host_state", plan.BEFORE if not result.get("changed") else plan.AFTER))
         if result.get("failed"):
             record.update(failed=True, msg=result.get("msg"))
         title = options.get("title") or "WinRM compliance of %s (%s, %s)" % (host, record["profile"], record["mode"])
         before = {host: record["before"]} if record["changed"] and not self._task.check_mode else None
-        files = write_reports(options["dir"], host, {host: record["after"]}, before, record, title, "wsman.winrm " + host)
+        try:
+            files = write_reports(options["dir"], host, {host: record["after"]}, before, record, title,
+                                  "wsman.winrm " + host, run=record["provenance"],
+                                  host_provenance={host: record["provenance"]},
+                                  templates={"markdown": options.get("markdown_template"),
+                                             "html": options.get("html_template")})
+        except ValueError as error:
+            raise AnsibleActionFail("report: %s" % error) from None
         result["report"] = files

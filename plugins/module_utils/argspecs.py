@@ -203,6 +203,8 @@ CONVERGE_REPORT = dict(
     dir=dict(type="path", required=True),
     title=dict(type="str"),
     labels=dict(type="dict", default={}),
+    markdown_template=dict(type="path"),
+    html_template=dict(type="path"),
 )
 CONVERGE = dict(
     argument_spec=dict(
@@ -228,5 +230,10 @@ COMPLIANCE_REPORT = dict(
         name=dict(type="str", default="compliance"),
         hosts=dict(type="list", elements="str"),
         title=dict(type="str"),
+        markdown_template=dict(type="path"),
+        html_template=dict(type="path"),
+        dashboard=dict(type="bool", default=True),
+        dashboard_template=dict(type="path"),
+        checklists=dict(type="bool", default=True),
     ),
 )

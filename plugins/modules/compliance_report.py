@@ -35,6 +35,36 @@ options:
   title:
     description: Title of the Markdown report.
     type: str
+  dashboard:
+    description:
+      - Also write C(<name>_dashboard.html), the fleet dashboard (the page of the
+        P(wsman.winrm.compliance_dashboard#filter) filter) - one self-contained file, hosts by controls as a
+        colour grid, filters, and a drill-down per host with its Windows version, STIG, evidence and fixes.
+    type: bool
+    default: true
+  dashboard_template:
+    description:
+      - A Jinja template for the dashboard instead of the collection's (start from
+        C(plugins/plugin_utils/templates/compliance_dashboard.html.j2)).
+    type: path
+  checklists:
+    description:
+      - Also write one DISA STIG Viewer checklist per host, C(checklists/<host>.cklb) (STIG Viewer 3) and
+        C(checklists/<host>.ckl) (STIG Viewer 2), with each WinRM rule's status, the evidence as finding details
+        and the host's Windows version and domain role (read over WMI) as target data.
+    type: bool
+    default: true
+  html_template:
+    description:
+      - A Jinja template for the HTML report instead of the collection's (copy
+        C(plugins/plugin_utils/templates/compliance_report.html.j2) from the installed collection; values are
+        escaped as HTML).
+    type: path
+  markdown_template:
+    description:
+      - A Jinja template for the Markdown report instead of the collection's (copy
+        C(plugins/plugin_utils/templates/compliance_report.md.j2) from the installed collection and change it).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -82,7 +112,7 @@ msg:
   returned: always
   type: str
 files:
-  description: The run's report files.
+  description: The run's report files (JSON, Markdown, JUnit, the dashboard) and the checklists.
   returned: always
   type: list
   elements: str

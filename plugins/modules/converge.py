@@ -416,7 +416,11 @@ options:
         description: The CIS benchmark version whose ids the results name (the catalog's default when left out).
         type: str
       stig:
-        description: The DISA STIG whose ids the results name (the catalog's default when left out).
+        description:
+          - The DISA STIG whose ids the results name (C(win10), C(win11), C(ws2016), C(ws2019), C(ws2022), C(ws2025)).
+          - C(auto) chooses it from the host's Windows version and domain role, read over WMI
+            (C(Win32_OperatingSystem), C(Win32_ComputerSystem); two requests); RV(stig) says which and why.
+          - Left out, the catalog's default (C(ws2022)).
         type: str
       deviations:
         description: "Deliberate deviations, C({control id, CIS or STIG id: reason}); reported as C(deviation)."
@@ -436,7 +440,7 @@ options:
         default: 30
   report:
     description:
-      - Write this host's compliance report on the controller - C(<dir>/<host>.json), C(.md) and C(.xml)
+      - Write this host's compliance report on the controller - C(<dir>/<host>.json), C(.md), C(.html) and C(.xml)
         (JUnit) - in check mode too (an audit). M(wsman.winrm.compliance_report) makes the run's report of them.
       - Needs O(controls).
     type: dict
@@ -448,6 +452,17 @@ options:
       title:
         description: Title of the Markdown report.
         type: str
+      html_template:
+        description:
+          - A Jinja template for the HTML report instead of the collection's (copy
+            C(plugins/plugin_utils/templates/compliance_report.html.j2) from the installed collection; values are
+            escaped as HTML).
+        type: path
+      markdown_template:
+        description:
+          - A Jinja template for the Markdown report instead of the collection's (copy
+            C(plugins/plugin_utils/templates/compliance_report.md.j2) from the installed collection and change it).
+        type: path
       labels:
         description: Extra keys for the JSON report (for example the role and its version).
         type: dict
@@ -586,7 +601,13 @@ compliance:
   description:
     - The controls judged on the state before, after and as predicted - for each, the counts per status and the
       C(failing) control ids; with O(details=true) every control result (id, references, expected, actual,
-      status, reason, evidence).
+      status, reason, evidence, the C(setting) as an admin knows it and the C(fix)).
+  returned: when O(controls) is given
+  type: dict
+stig:
+  description:
+    - The STIG the controls name - C(version), C(title), C(release), the host's C(role) (workstation, member_server,
+      domain_controller; none when not read), C(source) (pinned, detected or default) and the C(reason).
   returned: when O(controls) is given
   type: dict
 report:

@@ -39,7 +39,8 @@ VARIABLES: dict[str, t.Any] = {
     "root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)", "client_trusted_hosts": None,
     "write_policy": True, "override_conflicting_policy": False, "local_account_token_filter_policy": None,
     "policy_controlled": "skip", "report": True, "report_dir": "compliance", "report_name": "secure_baseline",
-    "benchmark": "cis_ws2022_v3", "stig": "ws2022", "deviations": {}, "allowed_sddl_trustees": [],
+    "report_markdown_template": None, "report_html_template": None,
+    "benchmark": "cis_ws2022_v3", "stig": "auto", "deviations": {}, "allowed_sddl_trustees": [],
     "fail_on_noncompliance": False,
 }
 _BOOLEANS = {"https_listener", "remove_http_listener", "compatibility_listeners", "service_auth_kerberos",
@@ -138,4 +139,7 @@ def desired_state(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
             state["https"]["hostname"] = values["https_hostname"]
     if values["report"]:
         state["report"] = {"dir": values["report_dir"], "labels": {"role": "wsman.winrm.secure_baseline"}}
+        for kind in ("markdown", "html"):
+            if values["report_%s_template" % kind]:
+                state["report"]["%s_template" % kind] = values["report_%s_template" % kind]
     return state

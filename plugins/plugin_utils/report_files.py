@@ -5,14 +5,54 @@ forks, as each host finishes) and the run's (wsman.winrm.compliance_report, once
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import tempfile
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.filter.compliance import compliance_junit, compliance_markdown
+from ansible_collections.wsman.winrm.plugins.filter.compliance import STATUS_LABELS, compliance_junit
+from ansible_collections.wsman.winrm.plugins.module_utils import controls, reports
 
-FORMATS = (".json", ".md", ".xml")
+FORMATS = (".json", ".md", ".html", ".xml")
+_COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_VERSION: list[str] = []
+
+
+def collection_version() -> str:
+    """The installed collection's version (its MANIFEST.json; galaxy.yml in a source checkout)."""
+    if not _VERSION:
+        version = "unknown"
+        try:
+            with open(os.path.join(_COLLECTION_ROOT, "MANIFEST.json"), encoding="utf-8") as handle:
+                version = json.load(handle)["collection_info"]["version"]
+        except (OSError, ValueError, KeyError):
+            try:
+                with open(os.path.join(_COLLECTION_ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+                    version = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("version:")),
+                                   version)
+            except OSError:
+                pass
+        _VERSION.append(version)
+    return _VERSION[0]
+
+
+def provenance(benchmark: str, stig: t.Mapping[str, t.Any] | None,
+               system: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    """When, by what and against what a report was made: the UTC time, the collection and
+    ansible-core versions, the CIS benchmark and STIG (and why that STIG), the host's Windows
+    version and domain role as WMI reported them (None when not read)."""
+    from ansible.release import __version__ as ansible_core_version
+
+    return {
+        "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "collection": "wsman.winrm %s" % collection_version(),
+        "ansible_core": ansible_core_version,
+        "benchmark": {"id": benchmark, "title": controls.BENCHMARKS[benchmark].title if benchmark in controls.BENCHMARKS
+                      else benchmark},
+        "stig": dict(stig or {}),
+        "system": dict(system) if system else None,
+    }
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -29,13 +69,98 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+# The report templates by kind: (the collection's file, escaped as HTML).
+REPORT_TEMPLATES = {"markdown": ("compliance_report.md.j2", False), "html": ("compliance_report.html.j2", True)}
+_COMPILED: dict[tuple[str, str], t.Any] = {}
+
+
+def _template(kind: str, path: str | None) -> t.Any:
+    """A report template: the user's file, or the collection's; compiled once per process."""
+    import jinja2
+
+    key = (kind, path or "")
+    if key not in _COMPILED:
+        default, escaped = REPORT_TEMPLATES[kind]
+        if path is not None and not os.path.isfile(path):
+            raise ValueError("%s_template %r is not a file; give the path of a Jinja template (start from the "
+                             "collection's plugins/plugin_utils/templates/%s)" % (kind, path, default))
+        folder, name = os.path.split(path) if path else (TEMPLATES, default)
+        environment = jinja2.Environment(loader=jinja2.FileSystemLoader([folder, TEMPLATES]), autoescape=escaped,
+                                         keep_trailing_newline=True)
+        environment.filters["cell"] = _cell
+        environment.filters["text"] = reports.value_text
+        try:
+            _COMPILED[key] = environment.get_template(name)
+        except jinja2.TemplateError as error:
+            raise ValueError("%s_template %s: %s" % (kind, path or default, error)) from None
+    return _COMPILED[key]
+
+
+def _cell(value: t.Any) -> str:
+    """One Markdown table cell: one line, a pipe would end the cell."""
+    return reports.value_text(value).replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+
+
+def report_context(after: t.Mapping[str, t.Any], before: t.Mapping[str, t.Any] | None, title: str,
+                   run: t.Mapping[str, t.Any], host_provenance: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """What the report templates receive: the rows per host, their provenance, before and after."""
+
+    hosts = []
+    totals = dict.fromkeys(list(controls.STATUSES) + ["total"], 0)
+    for host in sorted(after):
+        counts = controls.summarize(after[host])
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        hosts.append({"name": host, "rows": [_row(r) for r in after[host]], "counts": counts,
+                      "provenance": host_provenance.get(host) or {}})
+    comparison = None
+    if before is not None:
+        comparison = {"hosts": [], "changes": []}
+        for host in sorted(set(before) | set(after)):
+            old, new = controls.summarize(before.get(host, [])), controls.summarize(after.get(host, []))
+            comparison["hosts"].append({"name": host, "failed_before": old[controls.FAIL], "failed_after": new[controls.FAIL],
+                                        "passed_before": old[controls.PASS], "passed_after": new[controls.PASS]})
+            was = {r["id"]: r["status"] for r in before.get(host, [])}
+            for row in after.get(host, []):
+                if was.get(row["id"], "-") != row["status"]:
+                    comparison["changes"].append({"host": host, "id": row["id"],
+                                                  "before": STATUS_LABELS.get(was.get(row["id"], "-"), "-"),
+                                                  "after": STATUS_LABELS.get(row["status"], row["status"])})
+    return {"title": title, "provenance": run, "hosts": hosts, "totals": totals, "labels": STATUS_LABELS,
+            "comparison": comparison, "compliant": sum(1 for host in hosts if not host["counts"][controls.FAIL])}
+
+
+def render(kind: str, context: t.Mapping[str, t.Any], template: str | None = None) -> str:
+    """One report (``markdown`` or ``html``) from its template."""
+    import jinja2
+
+    try:
+        return _template(kind, template).render(**context)
+    except jinja2.TemplateError as error:
+        raise ValueError("%s_template %s: %s" % (kind, template or REPORT_TEMPLATES[kind][0], error)) from None
+
+
+def _row(row: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """A row with every key the template reads (rows of an older report lack the newer ones)."""
+    return dict({"title": "", "severity": "", "expected": None, "actual": None, "reason": "", "references": {},
+                 "evidence": [], "setting": {}, "fix": "", "change": None}, **row)
+
+
 def write_reports(directory: str, name: str, after: t.Mapping[str, t.Any], before: t.Mapping[str, t.Any] | None,
-                  data: t.Any, title: str, suite: str) -> list[str]:
-    """<directory>/<name>.json (``data``), .md (with ``before`` when something changed) and .xml (JUnit)."""
+                  data: t.Any, title: str, suite: str, run: t.Mapping[str, t.Any] | None = None,
+                  host_provenance: t.Mapping[str, t.Any] | None = None,
+                  templates: t.Mapping[str, str | None] | None = None) -> list[str]:
+    """<directory>/<name>.json (``data``), .md and .html (from the templates, with ``before`` when
+    something changed) and .xml (JUnit). ``templates``: the user's, by kind (markdown, html)."""
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, name)
+    context = report_context(after, before, title, run or {}, host_provenance or {})
+    markdown = render("markdown", context, (templates or {}).get("markdown"))
+    page = render("html", context, (templates or {}).get("html"))
     write_atomically(base + ".json", json.dumps(data, default=str) + "\n")  # no indent: the C encoder
-    write_atomically(base + ".md", compliance_markdown(after, before=before, title=title))
+    write_atomically(base + ".md", markdown)
+    write_atomically(base + ".html", page)
     write_atomically(base + ".xml", compliance_junit(after, name=suite))
     return [base + ext for ext in FORMATS]
 
@@ -46,3 +171,70 @@ def read_host_report(directory: str, host: str) -> dict[str, t.Any] | None:
             return json.load(handle)
     except (OSError, ValueError):
         return None
+
+
+def _flat(provenance_: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """The run's provenance as label -> text (the dashboard's and the checklists' header lines)."""
+    benchmark = provenance_.get("benchmark") or {}
+    return {"generated": str(provenance_.get("generated") or ""), "collection": str(provenance_.get("collection") or ""),
+            "ansible-core": str(provenance_.get("ansible_core") or ""),
+            "CIS benchmark": str(benchmark.get("title") or benchmark.get("id") or "")}
+
+
+def _host_details(record: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """What the dashboard's drill-down and the checklist comments say of a host: its Windows and STIG."""
+    found = record.get("provenance") or {}
+    system, stig = found.get("system") or {}, found.get("stig") or {}
+    details = {"Windows": ("%s %s" % (system.get("os_caption") or "", system.get("os_version") or "")).strip()
+               or "not read", "domain role": str(system.get("domain_role_name") or "not read")}
+    if stig:
+        release = " " + stig["release"] if stig.get("release") else ""
+        details["STIG"] = "%s%s (%s: %s)" % (stig.get("title"), release, stig.get("source"), stig.get("reason"))
+    details["mode"] = str(record.get("mode") or "")
+    return details
+
+
+def write_dashboard(directory: str, name: str, after: t.Mapping[str, t.Any], records: t.Mapping[str, t.Any],
+                    missing: t.Sequence[str], run: t.Mapping[str, t.Any], title: str, groups: t.Mapping[str, t.Any],
+                    template: str | None = None) -> str:
+    """<directory>/<name>_dashboard.html: the fleet dashboard (wsman.winrm.compliance_dashboard), once per run."""
+    from ansible_collections.wsman.winrm.plugins.filter.compliance_dashboard import compliance_dashboard
+
+    page = compliance_dashboard(dict(after), groups={g: list(m) for g, m in groups.items()}, provenance=_flat(run),
+                                not_assessed={host: "no report from this host in this run" for host in missing},
+                                host_details={host: _host_details(record) for host, record in records.items()},
+                                title=title, template=template)
+    path = os.path.join(directory, name + "_dashboard.html")
+    write_atomically(path, page)
+    return path
+
+
+def write_checklists(directory: str, after: t.Mapping[str, t.Any], records: t.Mapping[str, t.Any],
+                     run: t.Mapping[str, t.Any]) -> list[str]:
+    """<directory>/<host>.cklb and .ckl: one STIG Viewer checklist per host, in both formats."""
+    from ansible_collections.wsman.winrm.plugins.filter.stig_checklist import stig_checklist
+
+    os.makedirs(directory, exist_ok=True)
+    targets = {}
+    for host, record in records.items():
+        system = (record.get("provenance") or {}).get("system") or {}
+        target: dict[str, t.Any] = {"ansible_host": (record.get("endpoint") or {}).get("host") or "",
+                                    "comments": "; ".join("%s: %s" % item for item in _host_details(record).items())}
+        if system.get("domain_role") is not None:
+            target["domain_role"] = system["domain_role"]
+        targets[host] = target
+    judged = {host: rows for host, rows in after.items() if any((r.get("references") or {}).get("stig") for r in rows)}
+    files = []
+    for form in ("cklb", "ckl"):
+        documents = stig_checklist(judged, form, targets=targets, provenance=_flat(run)) if judged else {}
+        for host, document in documents.items():
+            path = os.path.join(directory, "%s.%s" % (host, form))
+            write_atomically(path, document)
+            files.append(path)
+    return files
+
+
+# The collection's templates are compiled when the action plugins are imported, in the controller's main
+# process (the strategy imports them there), so no fork compiles them again (~20 ms a host).
+for _kind in REPORT_TEMPLATES:
+    _template(_kind, None)

@@ -218,3 +218,18 @@ def test_dashboard_template_override_and_errors(fleet, tmp_path):
         compliance_dashboard(fleet, groups=["dmz"])
     with pytest.raises(AnsibleFilterError, match=r"the value for host 'h' is a str, not a list"):
         compliance_dashboard({"h": "rows"})
+
+
+def test_report_templates_name_a_bad_template(tmp_path):
+    from ansible_collections.wsman.winrm.plugins.plugin_utils import report_files
+
+    context = report_files.report_context({"h": []}, None, "t", {}, {})
+    with pytest.raises(ValueError, match=r"markdown_template '/nowhere.j2' is not a file; .*templates/compliance_report.md.j2"):
+        report_files.render("markdown", context, "/nowhere.j2")
+    broken = tmp_path / "broken.html.j2"
+    broken.write_text("{% for host in hosts %}")
+    with pytest.raises(ValueError, match="html_template .*broken.html.j2: "):
+        report_files.render("html", context, str(broken))
+    mine = tmp_path / "mine.html.j2"
+    mine.write_text("<p>{{ title }}</p>")
+    assert report_files.render("html", dict(context, title="<b>"), str(mine)) == "<p>&lt;b&gt;</p>"
