@@ -166,8 +166,11 @@ def test_reports_go_where_the_user_runs_the_playbook(fleet, tmp_path):
     completed, recap, reports = run_role(fleet, tmp_path, check=True, limit=name, report_dir=False)
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert reports == tmp_path / "compliance"
+    formats = ("json", "md", "html", "xml")
     assert sorted(p.name for p in reports.iterdir()) == sorted(
-        [f"{name}.{ext}" for ext in ("json", "md", "xml")] + [f"secure_baseline.{ext}" for ext in ("json", "md", "xml")])
+        [f"{name}.{ext}" for ext in formats] + [f"secure_baseline.{ext}" for ext in formats]
+        + ["secure_baseline_dashboard.html", "checklists"])
+    assert sorted(p.name for p in (reports / "checklists").iterdir()) == [f"{name}.ckl", f"{name}.cklb"]
     assert f"in {reports}: secure_baseline" in completed.stdout
 
 
