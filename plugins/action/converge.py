@@ -25,7 +25,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, computer, controls, plan
-from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
+from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError, WSManFault
 from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge
