@@ -38,6 +38,8 @@ NAME_PREFIX = {
     "upgraded11": "SIM-UPG",
     "gpo": "SIM-GPO",
     "workstation": "SIM-WKS",
+    "basic_unencrypted": "SIM-BASIC",
+    "server2022_jea": "SIM-JEA",
 }
 ROSTER_FILE = "fleet.json"
 ACCOUNTS_FILE = "accounts.json"

@@ -21,6 +21,7 @@ from .model.config import ConfigTree
 from .model.firewall import Firewall
 from .model.listeners import ActiveListener, Listeners
 from .model.network import Network
+from .model.plugins import SessionConfigurations
 from .model.policy import GroupPolicy
 from .model.registry import Registry
 from .model.shell import Shells
@@ -74,7 +75,9 @@ class SimHost:
         self.cert_store = MachineCertificates(self.registry, name, seed=cert_store)
         self.policy = GroupPolicy(self.registry)
         self.config = ConfigTree(loaded["config"], self.policy, self.cert_store, self._changed)
-        self.users = Accounts(name, self.accounts, self.policy)
+        self.users = Accounts(name, self.accounts, self.policy, loaded["groups"])
+        self.plugins = SessionConfigurations(self.registry, self.policy, self.users, loaded["plugin_run_as"],
+                                             self._changed)
         self.network = Network(loaded["network"], lambda: self.system.domain_member, self._changed)
         self.firewall = Firewall(loaded["firewall"], self.network, address, self._changed)
         self.listeners = Listeners(loaded["listeners"], self.config, self.host_addresses, name, self.cert_store,
@@ -186,9 +189,16 @@ class SimHost:
         with self.lock:
             return self.users.check_password(user, password)
 
-    def authorized(self, principal: Principal, access: str) -> bool:
+    def authorized(self, principal: Principal, access: str, sddl: str | None = None) -> bool:
+        """Against ``sddl`` (a plugin's descriptor), or RootSDDL when None."""
         with self.lock:
-            return self.users.authorized(principal, self.config.effective(("Service", "RootSDDL")), access)
+            return self.users.authorized(principal, sddl or self.config.effective(("Service", "RootSDDL")), access)
+
+    def is_administrator(self, principal: Principal) -> bool:
+        """Whether the logon's token holds Administrators (UAC remote restrictions applied)."""
+        with self.lock:
+            account = self.users.canonical(principal.user)
+            return account is not None and self.users.effective_admin(account, principal.remote)
 
     def map_client_certificate(self, der: bytes, resource_uri: str) -> str | None:
         with self.lock:

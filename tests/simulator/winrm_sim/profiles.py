@@ -15,17 +15,24 @@ on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py
 | upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
 | gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |
 | workstation | a client SKU: the service has no listener, the client firewall rules are off |
+| basic_unencrypted | a new install opened up the way image-build recipes (Packer, Vagrant boxes) do it: service Basic and AllowUnencrypted on, over HTTP 5985 |
+| server2022_jea | a new install with a JEA endpoint (JEAMaintenance: virtual account, the local group "JEA Operators" with operator in it) and a delegated endpoint that runs as localadmin (Maintenance) |
+
+Every profile has the session configurations and plugins its Windows version registers
+(``model/plugins.py``) and the local groups it ships (``model/accounts.py``); upgraded11 has the
+WinRMRemoteWMIUsers__ group WinRM 2.0 creates, with operator in it.
 """
 from __future__ import annotations
 
 import copy
 
-from .model import firewall, network
+from .model import accounts, firewall, network, plugins
 from .model.listeners import listener, server_certificate
 from .model.registry import (CLIENT_POLICY, REG_DWORD, REG_SZ, SERVICE_POLICY, base_keys, set_policy)
 from .state import VERSION
 
-PROFILES = ("server2022", "server2022_https", "winrm11", "upgraded11", "gpo", "workstation")
+PROFILES = ("server2022", "server2022_https", "winrm11", "upgraded11", "gpo", "workstation", "basic_unencrypted",
+            "server2022_jea")
 
 DEFAULT_ROOT_SDDL = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
 
@@ -107,8 +114,12 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
     listeners: list[dict] = []
     registry = base_keys()
 
-    if profile in ("server2022", "server2022_https", "gpo"):
+    if profile in ("server2022", "server2022_https", "gpo", "basic_unencrypted", "server2022_jea"):
         listeners.append(listener())
+    if profile == "basic_unencrypted":
+        # winrm set winrm/config/service @{AllowUnencrypted="true"}; .../service/auth @{Basic="true"}
+        config["Service"]["AllowUnencrypted"] = "true"
+        config["Service"]["Auth"]["Basic"] = "true"
     if profile == "server2022_https":
         https = _https_listener(cert_store, host_name, 5986)
         if https:
@@ -147,6 +158,7 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         set_policy(registry, CLIENT_POLICY, "TrustedHosts", REG_DWORD, 1)
         set_policy(registry, CLIENT_POLICY, "TrustedHostsList", REG_SZ, "*.corp.example.com,10.0.0.5")
 
+    plugins.install(registry, plugins.default_plugins(profile, accounts.machine_sid(host_name)))
     return {
         "version": VERSION,
         "profile": profile,
@@ -156,4 +168,6 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         "registry": registry,
         "network": network.default_state(),
         "firewall": {"rules": firewall.default_rules(profile, host_name)},
+        "groups": accounts.default_groups(plugins.profile_groups(profile)),
+        "plugin_run_as": plugins.initial_run_as(profile),
     }

@@ -1,9 +1,11 @@
 """The state file of a simulated host: format version, migration of older files, atomic writes.
 
-Version 2 (this one) keeps the sections of version 1 (``config``, ``listeners``, ``certmappings``,
+Version 2 keeps the sections of version 1 (``config``, ``listeners``, ``certmappings``,
 ``registry``) and adds ``network`` (location, local subnet) and ``firewall`` as ``{"rules": [...]}``
-with every filter condition of each rule. A version-1 file (or one written before firewall rules
-existed) is migrated on load: the host resumes with what it held, plus the defaults of what is new.
+with every filter condition of each rule. Version 3 (this one) adds the local ``groups``, the
+plugins (session configurations) as registry values under ``...\\WSMAN\\Plugin`` and
+``plugin_run_as`` (whose credentials each RunAs session configuration stored). An older file is
+migrated on load: the host resumes with what it held, plus the defaults of what is new.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import json
 import os
 import tempfile
 
-from .model import firewall, network
+from .model import accounts, firewall, network, plugins
 
-VERSION = 2
+VERSION = 3
 
 
 def migrate(state: dict, host_name: str) -> dict:
@@ -30,6 +32,14 @@ def migrate(state: dict, host_name: str) -> dict:
                 rule.setdefault(name, value if not isinstance(value, list) else list(value))
         state.setdefault("network", network.default_state())
         state["version"] = 2
+    if state["version"] < 3:
+        profile = state.get("profile", "server2022")
+        state.setdefault("groups", accounts.default_groups(plugins.profile_groups(profile)))
+        registry = state.setdefault("registry", {})
+        if not any(key.lower().startswith(plugins.PLUGIN_KEY.lower()) for key in registry):
+            plugins.install(registry, plugins.default_plugins(profile, accounts.machine_sid(host_name)))
+        state.setdefault("plugin_run_as", plugins.initial_run_as(profile))
+        state["version"] = 3
     return state
 
 

@@ -7,6 +7,7 @@ from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import NAMESPACES, SelectorSet
 
 from simhelpers import ACCOUNTS, Client
+from winrm_sim import state
 from winrm_sim.host import Principal, SimHost
 
 CIM = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"
@@ -192,7 +193,7 @@ def test_put_port_filter(client):
 
 def test_put_needs_write_access(host):
     reader = Client(host, principal=OPERATOR)
-    # Grant the operator read access only (GR for Remote Management Users), as a RootSDDL can.
+    # The WMI plugin lets Remote Management Users in (read); changing a rule needs an administrator.
     host.state["config"]["Service"]["RootSDDL"] = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;RM)S:P(AU;FA;GA;;;WD)"
     assert props(get(reader, RULE, "WINRM-HTTP-In-TCP"))["Enabled"] == "1"
     assert fault_code(lambda: put_rule(reader, "WINRM-HTTP-In-TCP", Enabled=2)) == 5
@@ -246,7 +247,7 @@ def test_version_1_state_files_are_migrated(make_host, tmp_path):
         assert again.network.category == "Public"
         with open(host.state_path, encoding="utf-8") as handle:
             saved = json.load(handle)
-        assert saved["version"] == 2 and isinstance(saved["firewall"]["rules"], list)
+        assert saved["version"] == state.VERSION and isinstance(saved["firewall"]["rules"], list)
 
 
 # --- the decision on each connection ------------------------------------------------------------

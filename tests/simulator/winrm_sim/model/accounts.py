@@ -5,12 +5,20 @@
 - UAC remote restrictions: a network logon of a local administrator other than the built-in
   Administrator gets a filtered token unless LocalAccountTokenFilterPolicy=1 (same page).
 - RootSDDL: SDDL as MS-DTYP 2.5.1 defines it (owner, group, DACL, SACL, in that order, nothing else);
-  GR is needed to read, GW to write, GX to run shells (wsman-config-facts.md). Later engineers who
-  model group membership over WMI extend ``Accounts.groups_of``.
+  GR is needed to read, GW to write, GX to run shells (wsman-config-facts.md). A resource whose plugin
+  has its own security descriptor (a session configuration, the WMI plugin) is checked against that
+  one instead (MS-WSMV 3.1.4.1.28; ``model/plugins.py``).
+- Local groups are the host's own (state section ``groups``): the built-in ones with their well-known
+  SIDs and Windows' descriptions, and groups created on the host (``WinRMRemoteWMIUsers__``, which
+  WinRM 2.0 setup creates - Microsoft Learn, "Authentication for Remote Connections", "Default Group
+  Access" -, a JEA role group) with SIDs under the machine's SID. A logon's token holds the SIDs of
+  every group the account is a member of; WMI shows them as ``Win32_Group``, ``Win32_UserAccount``
+  and ``Win32_GroupUser`` (``model/wmi.py``).
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 
 
@@ -154,18 +162,58 @@ def access_check(aces, sids: set[str], wanted: int) -> bool:
     return False
 
 
-# --- accounts --------------------------------------------------------------------------------------
+# --- accounts and local groups ---------------------------------------------------------------------
 GROUP_SIDS = {
     "administrators": "S-1-5-32-544", "users": "S-1-5-32-545", "guests": "S-1-5-32-546",
-    "remote desktop users": "S-1-5-32-555", "remote management users": "S-1-5-32-580",
+    "remote desktop users": "S-1-5-32-555", "event log readers": "S-1-5-32-573",
+    "remote management users": "S-1-5-32-580",
 }
+ADMINISTRATORS, USERS = "S-1-5-32-544", "S-1-5-32-545"
+# The built-in groups every host has, with the descriptions `net localgroup` and Win32_Group show.
+BUILTIN_GROUPS = (
+    ("Administrators", "S-1-5-32-544",
+     "Administrators have complete and unrestricted access to the computer/domain"),
+    ("Event Log Readers", "S-1-5-32-573", "Members of this group can read event logs from local machine"),
+    ("Guests", "S-1-5-32-546", "Guests have the same access as members of the Users group by default, except "
+                               "for the Guest account which is further restricted"),
+    ("Remote Desktop Users", "S-1-5-32-555", "Members in this group are granted the right to logon remotely"),
+    ("Remote Management Users", "S-1-5-32-580",
+     "Members of this group can access WMI resources over management protocols (such as WS-Management via the "
+     "Windows Remote Management service). This applies only to WMI namespaces that grant access to the user."),
+    ("Users", "S-1-5-32-545", "Users are prevented from making accidental or intentional system-wide changes "
+                              "and can run most applications"),
+)
+WINRM_WMI_USERS = "WinRMRemoteWMIUsers__"
+WINRM_WMI_USERS_DESCRIPTION = BUILTIN_GROUPS[4][2]
+FIRST_LOCAL_RID = 1000       # the first account or group an admin (or a setup) creates on the machine
+
+
+def machine_sid(computer_name: str) -> str:
+    """The machine's account-domain SID (S-1-5-21-a-b-c): fixed per computer name, as a real
+    install keeps the one it was given."""
+    digest = hashlib.sha256(computer_name.lower().encode("utf-8")).digest()
+    parts = [int.from_bytes(digest[i:i + 4], "big") for i in (0, 4, 8)]
+    return "S-1-5-21-" + "-".join(str(p) for p in parts)
+
+
+def default_groups(profile_groups: list[dict] | None = None) -> dict:
+    """The ``groups`` state section: created groups by name with their RID, description and
+    explicit members (built-in groups list only members added on the host; Administrators and Users
+    also hold the accounts created as such, see ``Accounts.members_of``)."""
+    groups = {name: {"sid": sid, "description": text, "members": []} for name, sid, text in BUILTIN_GROUPS}
+    for extra in profile_groups or []:
+        groups[extra["name"]] = {"rid": extra["rid"], "description": extra.get("description", ""),
+                                 "members": list(extra.get("members", []))}
+    return groups
 
 
 class Accounts:
-    def __init__(self, computer_name: str, accounts: dict, policy):
+    def __init__(self, computer_name: str, accounts: dict, policy, groups: dict | None = None):
         self.computer_name = computer_name
         self.table = dict(accounts or {})
         self.policy = policy
+        self.groups = groups if groups is not None else default_groups()
+        self.machine_sid = machine_sid(computer_name)
 
     def canonical(self, user: str) -> str | None:
         """The stored spelling of a local account given as user, .\\user, COMPUTER\\user or user@COMPUTER."""
@@ -198,13 +246,66 @@ class Accounts:
     def is_builtin_administrator(account: str) -> bool:
         return account.lower() == "administrator"
 
+    # ----- identities
+    def account_sid(self, account: str) -> str:
+        """Administrator is RID 500; accounts created later take the free RIDs from 1000 in name order
+        (a RID names one account or group of the machine)."""
+        if self.is_builtin_administrator(account):
+            return self.machine_sid + "-500"
+        taken = {entry["rid"] for entry in self.groups.values() if "rid" in entry}
+        rid = FIRST_LOCAL_RID
+        for other in sorted((a for a in self.table if not self.is_builtin_administrator(a)), key=str.lower):
+            while rid in taken:
+                rid += 1
+            if other == account:
+                return "%s-%d" % (self.machine_sid, rid)
+            rid += 1
+        raise KeyError(account)
+
+    def group_sid(self, name: str) -> str | None:
+        group = self.find_group(name)
+        if group is None:
+            return None
+        entry = self.groups[group]
+        return entry.get("sid") or "%s-%d" % (self.machine_sid, entry["rid"])
+
+    def find_group(self, name: str) -> str | None:
+        """The stored spelling of a local group, by name (any case) or SID."""
+        wanted = (name or "").lower()
+        for group, entry in self.groups.items():
+            if group.lower() == wanted:
+                return group
+            if wanted.startswith("s-1-") and (entry.get("sid") or "").lower() == wanted:
+                return group
+            if wanted.startswith("s-1-") and "rid" in entry and \
+                    wanted == ("%s-%d" % (self.machine_sid, entry["rid"])).lower():
+                return group
+        return None
+
+    def members_of(self, group: str) -> list[str]:
+        """Member account names of a local group: explicit members, and the accounts created as
+        administrators (Administrators) or as users (Users)."""
+        group = self.find_group(group) or group
+        members = [m for m in self.groups.get(group, {}).get("members", [])]
+        sid = self.group_sid(group)
+        for account, info in self.table.items():
+            listed = [g.lower() for g in info.get("groups", [])]
+            implicit = (sid == ADMINISTRATORS and (info.get("admin") or self.is_builtin_administrator(account))) \
+                or (sid == USERS and not self.is_builtin_administrator(account))
+            if (implicit or group.lower() in listed) and account.lower() not in (m.lower() for m in members):
+                members.append(account)
+        return members
+
     def groups_of(self, account: str) -> list[str]:
-        return list(self.table.get(account, {}).get("groups", []))
+        """Names of the local groups the account is a member of."""
+        found = [g for g in self.groups if account.lower() in (m.lower() for m in self.members_of(g))]
+        for listed in self.table.get(account, {}).get("groups", []):
+            if self.find_group(listed) is None and listed not in found:
+                found.append(listed)   # a SID given in the account table (tests)
+        return found
 
     def effective_admin(self, account: str, remote: bool) -> bool:
-        info = self.table.get(account, {})
-        groups = [g.lower() for g in self.groups_of(account)]
-        member = bool(info.get("admin")) or "administrators" in groups or self.is_builtin_administrator(account)
+        member = any(self.group_sid(g) == ADMINISTRATORS for g in self.groups_of(account))
         if not member:
             return False
         if self.is_builtin_administrator(account) or not remote:
@@ -215,18 +316,19 @@ class Accounts:
         account = self.canonical(principal.user)
         if account is None:
             return set()
-        sids = {"S-1-1-0", "S-1-5-11", "S-1-5-32-545", "S-1-5-2" if principal.remote else "S-1-5-4"}
+        sids = {"S-1-1-0", "S-1-5-11", USERS, "S-1-5-2" if principal.remote else "S-1-5-4",
+                self.account_sid(account)}
         for group in self.groups_of(account):
-            sid = GROUP_SIDS.get(group.lower(), group if group.startswith("S-1-") else None)
-            if sid and sid != "S-1-5-32-544":
+            sid = self.group_sid(group) or (group if group.startswith("S-1-") else None)
+            if sid and sid != ADMINISTRATORS:
                 sids.add(sid)
         if self.effective_admin(account, principal.remote):
-            sids.add("S-1-5-32-544")
+            sids.add(ADMINISTRATORS)
         return sids
 
-    def authorized(self, principal: Principal, root_sddl: str, access: str) -> bool:
+    def authorized(self, principal: Principal, sddl: str, access: str) -> bool:
         try:
-            aces = parse_dacl(root_sddl)
+            aces = parse_dacl(sddl)
         except SddlError:
             return False
         return access_check(aces, self.sids(principal), ACCESS[access])

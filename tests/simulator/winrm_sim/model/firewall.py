@@ -104,7 +104,7 @@ def default_rules(profile: str, host_name: str) -> list[dict]:
             _rule("WINRM-HTTP-Compat-In-TCP", COMPAT_HTTP_IN, GROUP_WINRM_COMPAT, "80",
                   PROFILE_PRIVATE | PROFILE_PUBLIC, ["LocalSubnet"], False),
         ]
-    http_on = profile in ("server2022", "server2022_https", "gpo", "upgraded11")
+    http_on = profile != "winrm11"
     compat_on = profile in ("winrm11", "upgraded11")           # the port-80 rule of a 1.1 host
     rules = [
         _rule("WINRM-HTTP-In-TCP", HTTP_IN, GROUP_WINRM, "5985", both, ["Any"], http_on),

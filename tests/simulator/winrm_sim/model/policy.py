@@ -81,5 +81,9 @@ class GroupPolicy:
         # request" reading of Disabled).
         return self.registry.dword(SERVICE_POLICY, "AllowAutoConfig") == 1
 
+    def disable_run_as(self) -> bool:
+        """"Disallow WinRM from storing RunAs credentials" = Enabled."""
+        return self.registry.dword(SERVICE_POLICY, "DisableRunAs") == 1
+
     def local_account_token_filter(self) -> bool:
         return self.registry.dword(SYSTEM_POLICY, "LocalAccountTokenFilterPolicy") == 1

@@ -34,9 +34,9 @@ class Shells:
     def __init__(self):
         self.open: dict[str, dict] = {}
 
-    def create(self, owner: str) -> str:
-        shell_id = str(uuid.uuid4()).upper()
-        self.open[shell_id] = {"owner": owner, "commands": {}}
+    def create(self, owner: str, shell_id: str | None = None, **extra) -> str:
+        shell_id = (shell_id or str(uuid.uuid4())).upper()
+        self.open[shell_id] = {"owner": owner, "commands": {}, **extra}
         return shell_id
 
     def get(self, shell_id: str) -> dict | None:

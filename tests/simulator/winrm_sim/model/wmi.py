@@ -6,11 +6,13 @@ WS-Enumeration of the instances (selectors filter them), association traversal t
 association filter, and methods as Invoke (``wsa:Action <resource URI>/<Method>``).
 
 Each class below maps CIM properties to the component models; ``protocol/resources/wmi.py`` turns
-them into XML and back. To add a class (``Win32_OperatingSystem``, ``Win32_ComputerSystem``, group
-membership through ``Win32_GroupUser``...), subclass ``CimClass`` and list it in ``CLASSES``.
+them into XML and back. To add a class, subclass ``CimClass`` and list it in ``CLASSES``. Who may
+use them: the WMI plugin's security descriptor (``model/plugins.py``), then an administrator's token
+for anything that writes.
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from ..protocol.faults import WSManFault
@@ -22,11 +24,19 @@ HKEY_LOCAL_MACHINE = 2147483650
 WBEM_E_TYPE_MISMATCH = 2147749893
 
 
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """A CIM reference property: the referenced instance's class and keys (rendered as its EPR)."""
+    class_name: str
+    keys: tuple[tuple[str, str], ...]
+    namespace: str = "root/cimv2"
+
+
 class CimClass:
     namespace = "root/cimv2"
     name = ""
     keys: tuple[str, ...] = ("InstanceID",)
-    writable = True    # whether WS-Transfer writes need RootSDDL write access (all classes here do)
+    writable = True    # whether WS-Transfer writes are possible at all (an administrator's)
 
     def __init__(self, host):
         self.host = host
@@ -528,8 +538,105 @@ class OperatingSystem(CimClass):
         raise WSManFault("ACCESS_DENIED")
 
 
+# --- root/cimv2: local groups and accounts -----------------------------------------------------
+# Microsoft Learn, "Win32_Group class" (keys Domain and Name; SIDType 4 = alias, a local group),
+# "Win32_UserAccount class" (AccountType 512 = normal account, SIDType 1 = user) and
+# "Win32_GroupUser class" (GroupComponent: the Win32_Group; PartComponent: a Win32_Account member,
+# a user or a group - on a domain member, Domain Admins in Administrators and Domain Users in Users).
+# `Get-CimAssociatedInstance -ResultClassName Win32_UserAccount` of a Win32_Group, or an Enumerate of
+# Win32_GroupUser, is how a remote reader lists a group's members over WS-Man.
+class _LocalAccountClass(CimClass):
+    keys = ("Domain", "Name")
+    writable = False
+
+    @property
+    def users(self):
+        return self.host.users
+
+    def put(self, keys, values):
+        raise WSManFault("ACCESS_DENIED")
+
+
+class Group(_LocalAccountClass):
+    name = "Win32_Group"
+
+    def instance(self, group: str) -> dict:
+        computer = self.host.name
+        return {"Caption": f"{computer}\\{group}", "Description": self.users.groups[group].get("description", ""),
+                "Domain": computer, "InstallDate": None, "LocalAccount": True, "Name": group,
+                "SID": self.users.group_sid(group), "SIDType": 4, "Status": "OK"}
+
+    def instances(self):
+        return [self.instance(group) for group in sorted(self.users.groups, key=str.lower)]
+
+    def associated(self, association, keys, result_class):
+        if association.lower() != GroupUser.name.lower():
+            return []
+        group = self.get(keys)["Name"]
+        return [(cls, instance) for cls, instance in GroupUser(self.host).members(group)
+                if not result_class or result_class.lower() == cls.lower()]
+
+
+class UserAccount(_LocalAccountClass):
+    name = "Win32_UserAccount"
+
+    def instance(self, account: str) -> dict:
+        computer = self.host.name
+        builtin = self.users.is_builtin_administrator(account)
+        return {"AccountType": 512, "Caption": f"{computer}\\{account}",
+                "Description": "Built-in account for administering the computer/domain" if builtin else "",
+                "Disabled": False, "Domain": computer, "FullName": "", "InstallDate": None, "LocalAccount": True,
+                "Lockout": False, "Name": account, "PasswordChangeable": True, "PasswordExpires": False,
+                "PasswordRequired": True, "SID": self.users.account_sid(account), "SIDType": 1, "Status": "OK"}
+
+    def instances(self):
+        return [self.instance(account) for account in sorted(self.users.table, key=str.lower)]
+
+    def associated(self, association, keys, result_class):
+        if association.lower() != GroupUser.name.lower() or (result_class and result_class.lower() != Group.name.lower()):
+            return []
+        account = self.get(keys)["Name"]
+        group_class = Group(self.host)
+        return [(Group.name, group_class.instance(group)) for group in sorted(self.users.groups_of(account), key=str.lower)
+                if group in self.users.groups]
+
+
+class GroupUser(CimClass):
+    name = "Win32_GroupUser"
+    keys = ("GroupComponent", "PartComponent")
+    writable = False
+
+    def key_values(self, instance):
+        return None   # references as keys: enumerated without endpoint references here
+
+    def members(self, group: str) -> list[tuple[str, dict]]:
+        users = self.host.users
+        found = [(UserAccount.name, UserAccount(self.host).instance(account)) for account in users.members_of(group)
+                 if account in users.table]
+        domain = self.host.system.domain
+        if domain is not None and users.group_sid(group) in ("S-1-5-32-544", "S-1-5-32-545"):
+            # A domain member: Domain Admins are administrators, Domain Users users, of the computer.
+            netbios = domain.realm.split(".")[0].upper()
+            name = "Domain Admins" if users.group_sid(group) == "S-1-5-32-544" else "Domain Users"
+            found.append((Group.name, {"Caption": f"{netbios}\\{name}", "Domain": netbios, "LocalAccount": False,
+                                       "Name": name, "SIDType": 2, "Status": "OK"}))
+        return found
+
+    def instances(self):
+        computer = self.host.name
+        result = []
+        for group in sorted(self.host.users.groups, key=str.lower):
+            for cls, member in self.members(group):
+                result.append({"GroupComponent": Reference(Group.name, (("Domain", computer), ("Name", group))),
+                               "PartComponent": Reference(cls, (("Domain", member["Domain"]), ("Name", member["Name"])))})
+        return result
+
+    def get(self, keys):
+        raise WSManFault("ACTION_NOT_SUPPORTED")
+
+
 CLASSES = (StdRegProv, NetFirewallRule, NetProtocolPortFilter, NetAddressFilter, NetConnectionProfile,
-           ComputerSystem, OperatingSystem)
+           ComputerSystem, OperatingSystem, Group, UserAccount, GroupUser)
 
 
 def find_class(namespace: str, class_name: str):

@@ -2,7 +2,9 @@
 against RootSDDL, and turn every failure into the fault Windows sends.
 
 The route table (``ROUTES`` for exact resource URIs, ``PREFIX_ROUTES`` for families) is the one
-place that says which class serves which URI; URIs compare case-insensitively.
+place that says which class serves which URI; URIs compare case-insensitively. A resource served by
+a plugin (WMI, a PowerShell session configuration) is authorized with that plugin's security
+descriptor; the others with RootSDDL.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import logging
 import xml.etree.ElementTree as ET
 
 from ..model.config import CONFIG_RESOURCES
+from ..model.plugins import POWERSHELL_URI
 from . import ns
 from .faults import WSManFault, build_fault
 from .request import Request
@@ -19,6 +22,8 @@ from .resources.certmapping import CERTMAPPING_URI, CertMappingResource
 from .resources.config import ConfigResource
 from .resources.identify import authenticated_reply
 from .resources.listener import LISTENER_URI, ListenerResource
+from .resources.plugin import PLUGIN_URI, PluginResource
+from .resources.powershell import PowerShellResource
 from .resources.shell import ShellResource
 from .resources.wmi import WmiResource
 
@@ -29,6 +34,7 @@ ROUTES = {
        for suffix, path in CONFIG_RESOURCES.items()},
     LISTENER_URI.lower(): ListenerResource,
     CERTMAPPING_URI.lower(): CertMappingResource,
+    PLUGIN_URI.lower(): PluginResource,
     ns.SHELL_CMD_URI.lower(): ShellResource,
 }
 SHELL_ACTIONS = {ns.A_COMMAND: "command", ns.A_RECEIVE: "receive", ns.A_SIGNAL: "signal", ns.A_SEND: "send"}
@@ -39,7 +45,7 @@ def _wmi(host, request, principal):
     return WmiResource(host, request, principal, namespace, class_name)
 
 
-PREFIX_ROUTES = [(ns.WMI_URI.lower(), _wmi)]
+PREFIX_ROUTES = [(ns.WMI_URI.lower(), _wmi), (POWERSHELL_URI.lower(), PowerShellResource)]
 
 
 def resource_for(host, request: Request, principal) -> Resource:
@@ -117,10 +123,11 @@ def dispatch(host, request: Request, principal) -> bytes:
         _authorize(host, principal, "read")   # an unknown URI is answered only to those who may read
         raise
     operation = operation_of(request, resource)
-    _authorize(host, principal, resource.access(operation))
+    _authorize(host, principal, resource.access(operation), resource.security_descriptor())
     return resource.handle(operation)
 
 
-def _authorize(host, principal, access: str) -> None:
-    if not principal.user or not host.authorized(principal, access):
+def _authorize(host, principal, access: str, sddl: str | None = None) -> None:
+    """RootSDDL, or the descriptor of the plugin that serves the URI (MS-WSMV 3.1.4.1.28)."""
+    if not principal.user or not host.authorized(principal, access, sddl):
         raise WSManFault("ACCESS_DENIED")

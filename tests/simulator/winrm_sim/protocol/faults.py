@@ -251,6 +251,14 @@ CATALOG: dict[str, FaultKind] = {
         "The WinRM service cannot process the request. The Channel Binding Token Hardening Level "
         "(CbtHardeningLevel) value is invalid. The valid values are \"None\", \"Relaxed\" and "
         "\"Strict\". Change the CbtHardeningLevel value and try again. "),
+    # wsmerror.h ERROR_WSMAN_RUNAS_INVALIDUSERCREDENTIALS: a session configuration's RunAs
+    # credentials that do not log on (or were erased by the DisableRunAs policy) [INF: the text].
+    "RUNAS_INVALIDUSERCREDENTIALS": _kind(
+        2150859203, "Receiver", "w:InternalError",
+        "The WinRM service cannot process the request because the RunAs user credentials are not valid. "),
+    "OPERATION_TIMEDOUT": _kind(
+        2150858793, "Receiver", "w:TimedOut",
+        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout. "),
     "INTERNAL_ERROR": _kind(
         2147500037, "Receiver", "w:InternalError",  # E_FAIL
         "The WS-Management service cannot process the request. An internal error occurred. "),

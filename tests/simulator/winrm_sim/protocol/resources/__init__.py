@@ -23,8 +23,12 @@ class Resource:
         self.host, self.request, self.principal = host, request, principal
 
     def access(self, operation: str) -> str:
-        """The RootSDDL right an operation needs: read, write or execute."""
+        """The right an operation needs: read, write or execute."""
         return "read" if operation in READ_OPERATIONS else "write"
+
+    def security_descriptor(self) -> str | None:
+        """The SDDL that authorizes this request: its plugin's, or None for RootSDDL (MS-WSMV 3.1.4.1.28)."""
+        return None
 
     def handle(self, operation: str) -> bytes:
         handler = getattr(self, operation, None)

@@ -17,14 +17,14 @@ class ShellResource(Resource):
     def access(self, operation: str) -> str:
         return "execute"
 
+    OPERATIONS = ("create", "delete", "command", "receive", "signal", "send")
+
     def handle(self, operation: str) -> bytes:
         if not self.host.config.flag(("Winrs", "AllowRemoteShellAccess")):
             raise WSManFault("REMOTESHELLS_NOT_ALLOWED")
-        handlers = {"create": self.create, "delete": self.delete, "command": self.command,
-                    "receive": self.receive, "signal": self.signal, "send": self.send}
-        if operation not in handlers:
+        if operation not in self.OPERATIONS:
             raise WSManFault("ACTION_NOT_SUPPORTED")
-        return handlers[operation]()
+        return getattr(self, operation)()
 
     def _shell(self) -> tuple[str, dict]:
         shell_id = dict((n.lower(), v) for n, v in self.request.selectors).get("shellid", "").upper()

@@ -9,7 +9,7 @@ through MI): Enumerate of ``.../<namespace>/*`` with a ``wsman:Filter`` in the a
 """
 from __future__ import annotations
 
-from ...model.wmi import find_class
+from ...model.wmi import Reference, find_class
 from .. import ns
 from ..enumeration import Item
 from ..faults import WSManFault
@@ -22,6 +22,9 @@ def class_uri(cls) -> str:
 
 
 def render_value(name: str, value) -> str:
+    if isinstance(value, Reference):
+        # A reference property is the instance's endpoint reference (DSP0227, CIM references).
+        return epr(f"{ns.WMI_URI}{value.namespace}/{value.class_name}", list(value.keys), tag=f"p:{name}")
     if value is None or value == []:
         return f'<p:{name} xsi:nil="true"/>'
     if isinstance(value, list):
@@ -61,9 +64,21 @@ class WmiResource(Resource):
             return "read" if self.provider.read_access(self._method_name()) else "write"
         return super().access(operation)
 
+    def security_descriptor(self) -> str | None:
+        return self.host.plugins.descriptor_for(self.request.uri)
+
+    def handle(self, operation: str) -> bytes:
+        # The WMI plugin's descriptor lets a user in; what the providers here change (HKLM policy
+        # values, firewall rules) needs an administrator's token, as it does locally [INF: WMI
+        # namespace security is not modelled further].
+        if self.access(operation) == "write" and not self.host.is_administrator(self.principal):
+            raise WSManFault("ACCESS_DENIED")
+        return super().handle(operation)
+
     def _item(self, cls, instance: dict) -> Item:
         provider = cls(self.host)
-        return Item(render_instance(cls, instance), epr(class_uri(cls), provider.key_values(instance)))
+        keys = provider.key_values(instance)
+        return Item(render_instance(cls, instance), epr(class_uri(cls), keys) if keys is not None else None)
 
     def _keys(self) -> dict:
         return self.request.selector_dict(self.cls.keys)
