@@ -14,6 +14,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import Endpoi
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import serves
 from ansible_collections.wsman.winrm.plugins.module_utils.resources import CERTIFICATES, read_all
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, TLSFailed, WSManError
+from ansible_collections.wsman.winrm.plugins.plugin_utils import remoting
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
 try:
@@ -30,15 +31,19 @@ class ActionModule(WSManAction):
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         parts = set(args["gather"])
-        # The listeners' certificates are part of what the certificates part reports.
-        read_parts = parts | ({"listeners"} if CERTIFICATES in parts else set())
-        snapshot = read_all(session, parts=read_parts)
-        report = snapshot.to_dict(parts=parts, certificate_window=args["certificate_expiry_days"])
+        # What the asked parts need is read and reported too; the listeners' certificates are part
+        # of what the certificates part reports.
+        read = remoting.config_parts(parts) | (parts & {CERTIFICATES})
+        if CERTIFICATES in parts:
+            read.add("listeners")
+        snapshot = read_all(session, parts=read)
+        report = snapshot.to_dict(parts=read, certificate_window=args["certificate_expiry_days"])
         if CERTIFICATES in parts:
             for listener, view in zip(certificates.https_listeners(snapshot.listeners),
                                       report[CERTIFICATES]["listeners"]):
                 view["tls"] = self._tls(session, listener, task_vars) if args["check_tls"] \
                     else certificates.tls_view(None, None)
+        report.update(remoting.gather(session, parts, snapshot))
         report["endpoint"] = session.endpoint.redacted()
         if args.get("query"):
             if jmespath is None:

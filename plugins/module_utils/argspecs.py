@@ -11,12 +11,14 @@ from __future__ import annotations
 from ansible_collections.wsman.winrm.plugins.module_utils import policy
 
 INFO_PARTS = ("config", "listeners", "cert_mappings", "policy")
-# Read only when asked for: the certificate stores cost a request per certificate.
+# Read only when asked for: the certificate stores cost a request per certificate;
+# PowerShell remoting security (plugin_utils/remoting.py).
 INFO_EXTRA_PARTS = ("certificates",)
+INFO_REMOTING_PARTS = ("system", "session_configurations", "access", "verdict")
 
 INFO = dict(
     argument_spec=dict(
-        gather=dict(type="list", elements="str", choices=list(INFO_PARTS + INFO_EXTRA_PARTS),
+        gather=dict(type="list", elements="str", choices=list(INFO_PARTS + INFO_EXTRA_PARTS + INFO_REMOTING_PARTS),
                     default=list(INFO_PARTS)),
         query=dict(type="str"),
         certificate_expiry_days=dict(type="int", default=30),

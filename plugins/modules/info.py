@@ -37,9 +37,21 @@ options:
         Policy and Enterprise locations; not C(AuthRoot), the public roots Windows updates itself)
         and the computer's names (C(Win32_ComputerSystem)). That costs one request per store location
         and one per certificate, so it is not part of the default. It reads the listeners too.
+      - The PowerShell remoting parts are read only when listed, and read the configuration parts
+        they need (which are then returned too).
+      - C(system) reads C(Win32_ComputerSystem) and C(Win32_OperatingSystem) over WMI (two requests).
+      - C(session_configurations) reads every plugin of C(winrm/config/plugin) in one request, the
+        PowerShell session configurations (C(Microsoft.PowerShell), its 32-bit and workflow siblings,
+        JEA endpoints) and the other plugins (WMI, event forwarding).
+      - C(access) says who may connect, effectively, in about ten requests; each endpoint's security
+        descriptor (a session configuration's own, else RootSDDL), the local groups and their members
+        (C(Win32_Group), C(Win32_GroupUser)), UAC remote restrictions (C(LocalAccountTokenFilterPolicy)),
+        and the Windows Firewall's scope per network profile for the listener ports.
+      - C(verdict) judges whether WinRM is secure on this host and what to change (one or two
+        requests, and a TLS handshake with an HTTPS listener when the task runs over HTTP).
     type: list
     elements: str
-    choices: [config, listeners, cert_mappings, policy, certificates]
+    choices: [config, listeners, cert_mappings, policy, certificates, system, session_configurations, access, verdict]
     default: [config, listeners, cert_mappings, policy]
   certificate_expiry_days:
     description:
@@ -82,6 +94,13 @@ seealso:
   - name: Installation and configuration for Windows Remote Management
     description: Microsoft's description of the configuration tree this module reads.
     link: https://learn.microsoft.com/windows/win32/winrm/installation-and-configuration-for-windows-remote-management
+  - name: PowerShell Remoting Security Considerations
+    description: The guidance the verdict follows (Kerberos, NTLM and HTTPS, Basic).
+    link: https://learn.microsoft.com/powershell/scripting/security/remoting/winrm-security
+  - name: WinRM Service Plug-in Configuration
+    description: The plugin documents session configurations are kept in.
+    link: https://learn.microsoft.com/windows/win32/winrm/wsman-service-plug-in-configuration
+  - module: wsman.winrm.session_configuration
 """
 
 EXAMPLES = r"""
@@ -129,6 +148,19 @@ EXAMPLES = r"""
     gather: [listeners]
     query: "listeners[?transport=='HTTPS']"
   register: https_listeners
+
+- name: Read the session configurations, who may connect, and the security verdict
+  wsman.winrm.info:
+    gather: [session_configurations, access, verdict]
+  register: remoting
+
+- name: Say who may connect to each endpoint, and from where
+  ansible.builtin.debug:
+    msg: "{{ remoting.who_may_connect.summary }}"
+
+- name: Say whether this host needs HTTPS, and what to change
+  ansible.builtin.debug:
+    msg: "{{ remoting.verdict.summary }}: {{ remoting.verdict.changes | join('; ') }}"
 """
 
 RETURN = r"""
@@ -254,6 +286,92 @@ certificates:
            in_store: true, days_left: 240, expires_within_window: false, renewed: false, renewed_by: null,
            newest_valid: "6A2C0B4F...", usable: true, reasons: [],
            tls: {checked: true, served_thumbprint: "6A2C0B4F...", matches_listener: true, error: null}}
+system:
+  description: The computer (C(Win32_ComputerSystem)) and its Windows version (C(Win32_OperatingSystem)).
+  returned: when O(gather) contains C(system)
+  type: dict
+  sample: {computer_name: WIN01, domain: corp.example.com, part_of_domain: true, domain_role: 3,
+           domain_role_name: member_server, os_caption: Microsoft Windows Server 2022 Datacenter,
+           os_version: 10.0.20348, build_number: "20348", product_type: 3, product_type_name: server}
+session_configurations:
+  description:
+    - The PowerShell session configurations, as C(winrm/config/plugin) serves them. C(sddl) is the
+      descriptor of the configuration's own endpoint (null when RootSDDL applies); C(descriptors)
+      lists every C(Security) element with its grants parsed. RunAs passwords are never returned
+      (Windows does not return them).
+  returned: when O(gather) contains C(session_configurations)
+  type: list
+  elements: dict
+  sample:
+    - name: microsoft.powershell
+      kind: powershell
+      enabled: true
+      filename: '%windir%\system32\pwrshplugin.dll'
+      uri: http://schemas.microsoft.com/powershell/microsoft.powershell
+      sddl: O:NSG:BAD:P(A;;GA;;;BA)(A;;GA;;;IU)(A;;GA;;;RM)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)
+      run_as_user: null
+      run_as_virtual_account: false
+      configuration_file: null
+      architecture: 64
+      use_shared_process: false
+      initialization_parameters: {PSVersion: "5.1"}
+      quotas: {max_shells_per_user: 25, idle_timeout_ms: 7200000, max_memory_per_shell_mb: 1024}
+      descriptors:
+        - resource_uri: http://schemas.microsoft.com/powershell/microsoft.powershell
+          uri: http://schemas.microsoft.com/powershell/microsoft.powershell
+          sddl: O:NSG:BAD:P(A;;GA;;;BA)(A;;GA;;;IU)(A;;GA;;;RM)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)
+          uses_root_sddl: false
+          grants:
+            - {trustee: BA, sid: S-1-5-32-544, name: 'BUILTIN\Administrators', rights: GA, denied: null,
+               winrm: [read, write, execute]}
+plugins:
+  description: The other WinRM plugins (WMI, event forwarding), in the same shape.
+  returned: when O(gather) contains C(session_configurations)
+  type: list
+  elements: dict
+local_groups:
+  description: The computer's local groups with their SIDs and members (C(DOMAIN\name)).
+  returned: when O(gather) contains C(access)
+  type: list
+  elements: dict
+  sample:
+    - {name: Remote Management Users, domain: WIN01, sid: S-1-5-32-580, members: []}
+who_may_connect:
+  description:
+    - Who may connect, effectively, per endpoint (C(WinRM service) for C(winrm/config) and WinRS
+      shells, each session configuration, the WMI plugin), with the firewall's scope per listener
+      port and network profile, and one readable line per endpoint in C(summary).
+    - C(who) are the trustees a remote logon can use (members listed for local groups; local
+      administrators that UAC remote restrictions strip are in C(members_without_admin_rights));
+      C(local_only) the ones that only grant local sessions (INTERACTIVE, service accounts).
+  returned: when O(gather) contains C(access)
+  type: dict
+  sample:
+    summary:
+      - 'microsoft.powershell: BUILTIN\Administrators (members: WIN01\Administrator), BUILTIN\Remote Management
+        Users (members: none); HTTP 5985 from the local subnet on the public profile, any address on domain/private'
+      - the host is on the public network profile now
+    network:
+      profile: public
+      ports:
+        "5985": {transport: HTTP, scope: {domain: any address, private: any address, public: the local subnet},
+                 summary: "from the local subnet on the public profile, any address on domain/private"}
+verdict:
+  description:
+    - Whether WinRM is secure on this host, with the evidence, what to change, the sources, the best
+      verdict this host's situation allows and the C(wsman.winrm.secure_baseline) profile that reaches
+      it. C(verdict) is one of C(secure_https), C(secure_http), C(https_recommended), C(unknown),
+      C(insecure), C(not_reachable); C(facts) are the values it was judged from.
+  returned: when O(gather) contains C(verdict)
+  type: dict
+  sample:
+    verdict: https_recommended
+    summary: "HTTPS recommended: workgroup host, NTLM cannot verify the server"
+    evidence: [workgroup host (not a domain member), HTTP listener on port 5985,
+               "service authentication on: kerberos, negotiate", AllowUnencrypted off]
+    changes: [add an HTTPS listener with a certificate from a CA the controller trusts]
+    best_possible: secure_https
+    recommended_profile: workgroup_https
 query_result:
   description: The value of O(query) applied to the result.
   returned: when O(query) is set
