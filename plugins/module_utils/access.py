@@ -231,4 +231,3 @@ def who_may_connect(root_sddl: t.Optional[str], configurations: t.Sequence[t.Any
     if network_profile and firewall_rules is not None:
         lines.append("the host is on the %s network profile now" % network_profile)
     return {"endpoints": endpoints, "network": network, "summary": lines}
-

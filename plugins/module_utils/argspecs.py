@@ -225,6 +225,40 @@ CONVERGE = dict(
     ),
 )
 
+# wsman.winrm.session_configuration: one WinRM plugin's descriptor, Enabled and quotas (None = unmanaged).
+SESSION_CONFIGURATION_RIGHTS = ("full", "read", "write", "execute")
+SESSION_CONFIGURATION_QUOTAS = ("idle_timeout_ms", "max_idle_timeout_ms", "max_concurrent_users",
+                                "max_processes_per_shell", "max_memory_per_shell_mb",
+                                "max_concurrent_commands_per_shell", "max_shells", "max_shells_per_user",
+                                "max_concurrent_operations", "max_concurrent_operations_per_user")
+SESSION_CONFIGURATION = dict(
+    argument_spec=dict(
+        name=dict(type="str", required=True),
+        sddl=dict(type="str"),
+        access=dict(type="list", elements="dict", options=dict(
+            trustee=dict(type="str", required=True),
+            rights=dict(type="list", elements="str", choices=list(SESSION_CONFIGURATION_RIGHTS)),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        )),
+        enabled=dict(type="bool"),
+        quotas=dict(type="dict", options={name: dict(type="int") for name in SESSION_CONFIGURATION_QUOTAS}),
+        **CHANGE_OPTIONS,
+    ),
+)
+
+# wsman.winrm.limits: the service-wide limits (winrm/config) and the WinRS quotas (winrm/config/winrs).
+LIMITS_WINRS = ("idle_timeout", "max_concurrent_users", "max_processes_per_shell", "max_memory_per_shell_mb",
+                "max_shells_per_user")
+LIMITS = dict(
+    argument_spec=dict(
+        max_envelope_size_kb=dict(type="int"),
+        max_timeout_ms=dict(type="int"),
+        max_batch_items=dict(type="int"),
+        winrs=dict(type="dict", options={name: dict(type="int") for name in LIMITS_WINRS}),
+        **CHANGE_OPTIONS,
+    ),
+)
+
 # wsman.winrm.compliance_report: the run's report from the per-host reports of wsman.winrm.converge.
 COMPLIANCE_REPORT = dict(
     argument_spec=dict(

@@ -149,10 +149,14 @@ EXAMPLES = r"""
     query: "listeners[?transport=='HTTPS']"
   register: https_listeners
 
-- name: Read the session configurations, who may connect, and the security verdict
+- name: Read the computer, its session configurations, who may connect, and the security verdict
   wsman.winrm.info:
-    gather: [session_configurations, access, verdict]
+    gather: [system, session_configurations, access, verdict]
   register: remoting
+
+- name: Say what the computer is
+  ansible.builtin.debug:
+    msg: "{{ remoting.system.os_caption }}, {{ remoting.system.domain_role_name }} of {{ remoting.system.domain }}"
 
 - name: Say who may connect to each endpoint, and from where
   ansible.builtin.debug:

@@ -68,9 +68,11 @@ def test_an_edited_copy_changes_what_was_asked_and_nothing_else():
     assert original.enabled and original.quotas["max_shells_per_user"] == 25
     # The document sent back: no xml:lang (as the WSMan provider strips it), the rest as it was.
     assert "{http://www.w3.org/XML/1998/namespace}lang" not in edited.element.attrib
-    untouched = lambda c: [(e.tag, dict(e.attrib)) for e in c.element.iter()
-                           if e.tag not in ("{%s}Security" % PLUGIN_NS, "{%s}Quotas" % PLUGIN_NS,
-                                            "{%s}PlugInConfiguration" % PLUGIN_NS)]
+
+    def untouched(configuration):
+        return [(e.tag, dict(e.attrib)) for e in configuration.element.iter()
+                if e.tag not in ("{%s}Security" % PLUGIN_NS, "{%s}Quotas" % PLUGIN_NS,
+                                 "{%s}PlugInConfiguration" % PLUGIN_NS)]
     assert untouched(edited) == untouched(original)
 
 

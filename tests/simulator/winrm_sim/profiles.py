@@ -15,8 +15,11 @@ on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py
 | upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
 | gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |
 | workstation | a client SKU: the service has no listener, the client firewall rules are off |
-| basic_unencrypted | a new install opened up the way image-build recipes (Packer, Vagrant boxes) do it: service Basic and AllowUnencrypted on, over HTTP 5985 |
-| server2022_jea | a new install with a JEA endpoint (JEAMaintenance: virtual account, the local group "JEA Operators" with operator in it) and a delegated endpoint that runs as localadmin (Maintenance) |
+| basic_unencrypted | a new install opened up as image-build recipes do: service Basic and AllowUnencrypted on |
+| server2022_jea | a new install with a JEA endpoint and a delegated endpoint that runs as localadmin |
+
+server2022_jea: JEAMaintenance (a virtual account; the local group "JEA Operators", operator in it)
+and Maintenance (RunAs localadmin).
 
 Every profile has the session configurations and plugins its Windows version registers
 (``model/plugins.py``) and the local groups it ships (``model/accounts.py``); upgraded11 has the

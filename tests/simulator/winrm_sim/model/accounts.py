@@ -286,7 +286,7 @@ class Accounts:
         """Member account names of a local group: explicit members, and the accounts created as
         administrators (Administrators) or as users (Users)."""
         group = self.find_group(group) or group
-        members = [m for m in self.groups.get(group, {}).get("members", [])]
+        members = list(self.groups.get(group, {}).get("members", []))
         sid = self.group_sid(group)
         for account, info in self.table.items():
             listed = [g.lower() for g in info.get("groups", [])]

@@ -70,9 +70,10 @@ SCHEMA = Section("Config", [
         Leaf("IdleTimeout", "uint", 60000),
         Leaf("MaxConcurrentUsers", "uint", 1),
         Leaf("MaxShellRunTime", "shellruntime"),
-        Leaf("MaxProcessesPerShell", "uint", 1),
-        Leaf("MaxMemoryPerShellMB", "uint", 1),
-        Leaf("MaxShellsPerUser", "uint", 1),
+        # MS-WSMV 2.2.4.42: "Any number from 0 to 0x7FFFFFFF can be set, where 0 means" unlimited.
+        Leaf("MaxProcessesPerShell", "uint", 0),
+        Leaf("MaxMemoryPerShellMB", "uint", 0),
+        Leaf("MaxShellsPerUser", "uint", 0),
     ]),
 ])
 

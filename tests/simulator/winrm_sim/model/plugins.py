@@ -46,7 +46,7 @@ from xml.sax.saxutils import quoteattr
 
 from ..protocol.faults import WSManFault
 from . import accounts as accounts_model
-from .registry import REG_SZ, SERVICE_POLICY, Registry
+from .registry import REG_SZ, Registry
 
 PLUGIN_NS = "http://schemas.microsoft.com/wbem/wsman/1/config/PluginConfiguration"
 PLUGIN_KEY = r"SOFTWARE\Microsoft\Windows\CurrentVersion\WSMAN\Plugin"
