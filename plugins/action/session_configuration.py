@@ -15,6 +15,11 @@ from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WS
 
 LOCKOUT_ADVICE = ("Grant the right another way first (to a group the task's user is in), or set force: true if you "
                   "have another way back in.")
+# The endpoints this controller itself relies on: the PowerShell configuration ansible.builtin.psrp
+# connects to (its configuration_name option, Microsoft.PowerShell by default) and WMI, which the
+# collection reads and writes policy values and firewall rules through.
+PSRP_CONFIGURATION_VARIABLE = "ansible_psrp_configuration_name"
+PSRP_DEFAULT_CONFIGURATION = "Microsoft.PowerShell"
 
 
 class ActionModule(WSManAction):
@@ -34,7 +39,7 @@ class ActionModule(WSManAction):
         trustees = planner.Trustees(session)
         change = planner.plan_change(session, before, planner.desired_sddl(before.sddl, args, trustees, root_sddl),
                                      args.get("enabled"), quotas)
-        if {"sddl", "enabled"} & set(change.changes):
+        if {"sddl", "enabled"} & set(change.changes) and self.relied_on(before, task_vars):
             sids, user = planner.user_sids(session, session.endpoint.username, computer.read_local_groups(session),
                                            trustees)
             reasons = planner.lockout_reasons(before, change.predicted, root_sddl, sids, user)
@@ -52,6 +57,12 @@ class ActionModule(WSManAction):
         result["session_configuration"] = result.get("after")
         result["restart_required"] = restart and bool(result.get("changed"))
         return result
+
+    def relied_on(self, configuration: model.SessionConfiguration, task_vars: dict[str, t.Any]) -> bool:
+        if configuration.kind == "wmi":
+            return True
+        name = self._templar.template(task_vars.get(PSRP_CONFIGURATION_VARIABLE)) or PSRP_DEFAULT_CONFIGURATION
+        return configuration.name.lower() == str(name).lower()
 
     @staticmethod
     def quota_warnings(snapshot: t.Any, quotas: t.Mapping[str, int]) -> list[str]:

@@ -9,9 +9,9 @@ provider, ``ConfigProvider.SetItem``). The descriptor applies at once; Enabled a
 WinRM service restarts, which Set-PSSessionConfiguration does and this module does not (it would cut
 its own connection): the result says ``restart_required``.
 
-Anti-lockout: a change that takes away the right the task's own user holds on the configuration
-(execute on a PowerShell endpoint: what ``ansible.builtin.psrp`` connects with; read on WMI) is
-refused unless ``force``. Which SIDs the user holds is worked out from the local groups
+Anti-lockout: a change that takes away the right the task's own user holds on an endpoint the
+controller relies on (execute on the PowerShell configuration ``ansible.builtin.psrp`` connects to;
+read on WMI, which the collection itself uses) is refused unless ``force``. Which SIDs the user holds is worked out from the local groups
 (``Win32_GroupUser``): a local group with domain members is assumed to hold a domain user, since a
 domain group's members cannot be read from the host.
 """
