@@ -28,7 +28,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, compu
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError, WSManFault
-from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge
+from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge, remoting
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import provenance, write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
 
@@ -42,8 +42,14 @@ class ActionModule(WSManAction):
     argument_spec = argspecs.CONVERGE["argument_spec"]
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+        # The verdict and the "auto" profile need the host's domain membership (one WMI Enumerate).
+        self._system, self._profile_reason, self._verdicts = None, None, None
         if args.get("baseline"):
-            args = self._baseline_args(args, task_vars)
+            args = self._baseline_args(args, task_vars, session)
+        elif (args.get("controls") or {}).get("profile") == baseline.AUTO:
+            profile, reason = remoting.choose_profile(self._read_system(session))
+            args = dict(args, controls=dict(args["controls"], profile=profile))
+            self._profile_reason = reason
         try:
             named = desired_options(dict(args.get("policy") or {}, state="present"))
         except InvalidValue as error:
@@ -52,8 +58,12 @@ class ActionModule(WSManAction):
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
             main, snapshot = converge.read(session, https_session, https, converge.read_parts(args))
-            system = self._read_system(main, args)
+            system = self._provenance_system(main, args)
             change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
+            if any(option.path == "service.disable_run_as" and value is True for option, value in named) \
+                    and remoting.writes_disable_run_as(change.changes):
+                change.warnings.extend(remoting.run_as_warnings(main))
+            self._https_session, self._main, self._snapshot = https_session, main, snapshot
             result = self.apply_plan(change, args, {"policy_conflicts": conflicts})
             after = result.pop("after")
             moved = not result.get("failed") and not self._task.check_mode and result["changed"]
@@ -64,22 +74,26 @@ class ActionModule(WSManAction):
             if https_session is not None:
                 https_session.session.close()
 
-    @staticmethod
-    def _read_system(session: Session, args: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
-        """The host's Windows version and domain role over WMI (Win32_ComputerSystem,
-        Win32_OperatingSystem: two Enumerates), read when the STIG is chosen per host (stig: auto) or
-        a report names the host's OS; None when WMI refuses (the report says it was not read)."""
+    def _read_system(self, session: t.Any) -> computer.SystemInfo:
+        """The host's computer and Windows version over WMI (Win32_ComputerSystem and
+        Win32_OperatingSystem: two Enumerates), read once per task: the "auto" profile and the verdict
+        need the domain membership, the STIG choice and the reports the version and domain role."""
+        if self._system is None:
+            self._system = computer.read_system(session)
+        return self._system
+
+    def _provenance_system(self, session: t.Any, args: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+        """The system for the STIG chosen per host (stig: auto) and the reports; None when neither needs
+        it, or when WMI refuses (the report then says it was not read)."""
         options = args.get("controls") or {}
         if not options or not (options.get("stig") == controls.AUTO_STIG or args.get("report")):
             return None
         try:
-            return computer.read_system(session).to_dict()
+            return self._read_system(session).to_dict()
         except WSManFault:
             return None
 
-    # ---- sessions ---------------------------------------------------------------------------
-
-    def _baseline_args(self, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
+    def _baseline_args(self, args: dict[str, t.Any], task_vars: dict[str, t.Any], session: t.Any) -> dict[str, t.Any]:
         """The options built from a role's variables (``<baseline>_*``), under the options the task gives."""
         prefix = args["baseline"]
 
@@ -87,7 +101,10 @@ class ActionModule(WSManAction):
             return self._templar.template(task_vars[name])
 
         try:
-            state = baseline.desired_state(baseline.variables(prefix, get))
+            values = baseline.variables(prefix, get)
+            if values["profile"] == baseline.AUTO:
+                values["profile"], self._profile_reason = remoting.choose_profile(self._read_system(session))
+            state = baseline.desired_state(values)
         except (ValueError, TypeError) as error:
             raise AnsibleActionFail("baseline %s: %s" % (prefix, error)) from None
         given = {name: value for name, value in self._task.args.items() if name != "baseline"}
@@ -127,7 +144,7 @@ class ActionModule(WSManAction):
             # The collection's modules and connection plugin follow these for the rest of the play.
             result["ansible_facts"] = {"wsman_winrm_connection_uri": "", "wsman_winrm_scheme": final.endpoint.scheme,
                                        "wsman_winrm_port": final.endpoint.port}
-        judged, stig = self._judge(args, change.before, now, change.after, system)
+        judged, stig = self._judge(args, *self._with_verdicts(args, change, now, final), system=system)
         if args["details"]:
             result.update(before=change.before, after=now, predicted=change.after)
             if judged:
@@ -138,6 +155,11 @@ class ActionModule(WSManAction):
                 result["compliance"] = {moment: summary(results) for moment, results in judged.items()}
         if stig:
             result["stig"] = stig
+        verdicts = self._verdicts
+        if verdicts:
+            result["verdict"] = {moment: {"verdict": v["verdict"], "summary": v["summary"]} for moment, v in verdicts.items()}
+            result["verdict"]["profile"] = (args.get("controls") or {}).get("profile")
+            result["verdict"]["profile_reason"] = self._profile_reason
         if args.get("report"):
             self._write_report(args, task_vars, result, judged, stig, system)
         failing = [item["id"] for item in judged["after"] if item["status"] == controls.FAIL] if judged else []
@@ -145,6 +167,33 @@ class ActionModule(WSManAction):
             result.update(failed=True, msg="Controls still failing on this host after the change: %s (the report "
                                            "says why for each)" % ", ".join(failing))
         return result
+
+    def _with_verdicts(self, args: t.Mapping[str, t.Any], change: plan.Plan, now: t.Any,
+                       final: Session) -> tuple[t.Any, t.Any, t.Any]:
+        """The views the controls judge, each with the host's security verdict (module_utils/verdict.py).
+
+        The controller validates the HTTPS listener's certificate: before, if a TLS handshake with
+        the endpoint's trust settings succeeds; after, if the final session is HTTPS with validation
+        or the plan's HTTPS proof (a session validated the same way) went through."""
+        before, predicted = change.before, change.after
+        if not args.get("controls"):
+            return before, now, predicted
+        system = self._read_system(self._main)
+        validated = remoting.https_certificate_validated(self._main.endpoint, self._snapshot.listeners)
+        proven = any(step.name == converge.PROOF_STEP for step in change.steps)
+        https = self._https_session.endpoint if self._https_session is not None else None
+        will_validate = bool(https.cert_validation or https.cert_fingerprint) if proven and https else validated
+        if final.endpoint.scheme == "https":
+            now_validated = bool(final.endpoint.cert_validation or final.endpoint.cert_fingerprint)
+        else:
+            now_validated = will_validate if proven and not self._task.check_mode and now is not before else validated
+        same_now, same_predicted = now is before, predicted == before
+        before = remoting.with_verdict(before, system, validated)
+        now = before if same_now else remoting.with_verdict(now, system, now_validated)
+        predicted = before if same_predicted else remoting.with_verdict(predicted, system, will_validate)
+        self._verdicts = {moment: view["verdict"] for moment, view in
+                          (("before", before), ("after", now), ("predicted", predicted)) if view}
+        return before, now, predicted
 
     def _judge(self, args: t.Mapping[str, t.Any], before: t.Any, now: t.Any, predicted: t.Any,
                system: dict[str, t.Any] | None = None) -> tuple[dict[str, list[dict[str, t.Any]]], dict[str, t.Any]]:
@@ -186,7 +235,7 @@ class ActionModule(WSManAction):
             provenance=provenance(benchmark, stig, system),
             changed=bool(result.get("changed")), changed_steps=result["changed_steps"], steps=result["steps"],
             endpoint=result["endpoint"], before=before, after=after,
-            predicted=predicted, policy_conflicts=result.get("policy_conflicts", []),
+            predicted=predicted, policy_conflicts=result.get("policy_conflicts", []), verdict=result.get("verdict"),
             host_state=result.get("host_state", plan.BEFORE if not result.get("changed") else plan.AFTER))
         if result.get("failed"):
             record.update(failed=True, msg=result.get("msg"))

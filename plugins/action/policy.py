@@ -15,6 +15,7 @@ import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, PolicyValues, desired_options, plan_policy
+from ansible_collections.wsman.winrm.plugins.plugin_utils.remoting import run_as_warnings, writes_disable_run_as
 from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import listeners_after_settings, with_policy
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
@@ -35,6 +36,9 @@ class ActionModule(WSManAction):
         written = [key for key, value in change.predicted.items() if before.values.get(key) != value]
         if written:
             change.refusals.append(plan.lockout(self._lockout(session, change.predicted)))
+        if any(option.path == "service.disable_run_as" and value is True for option, value in named) \
+                and writes_disable_run_as(change.changes):
+            change.warnings.extend(run_as_warnings(session))    # one Enumerate of winrm/config/plugin
         result = self.apply_plan(change, args)
         result["policy"] = result.pop("after")
         return result

@@ -193,7 +193,7 @@ CONVERGE_HTTPS = dict(
     **CERTIFICATE_SELECTION,
 )
 CONVERGE_CONTROLS = dict(
-    profile=dict(type="str", choices=["domain_kerberos", "workgroup_https", "certificate_only"],
+    profile=dict(type="str", choices=["domain_kerberos", "workgroup_https", "certificate_only", "auto"],
                  default="domain_kerberos"),
     benchmark=dict(type="str"),
     stig=dict(type="str"),

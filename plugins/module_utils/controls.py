@@ -34,6 +34,7 @@ import typing as t
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     POLICY_SETTINGS, PolicySetting, group_policy_state, policy_setting, short_key,
 )
+from ansible_collections.wsman.winrm.plugins.module_utils import verdict as verdicts
 
 # ----------------------------------------------------------------------------------------------
 # Vocabulary
@@ -148,6 +149,7 @@ class Control:
     group: str = "beyond"  # "stig_cis" | "cis_l2" | "beyond": how docs and reports group it
     description: str = ""
     fix: str = ""  # how an admin fixes it, where the settings alone do not say it (listeners, lists)
+    optional: bool = False  # judged only when the info result holds its first setting (a part read on request)
 
     def expected_for(self, profile: str) -> t.Any:
         if isinstance(self.expected, t.Mapping):
@@ -317,6 +319,20 @@ CONTROLS: tuple[Control, ...] = (
                         "authenticate the server).",
             fix="Enroll a Server Authentication certificate from a CA the clients trust (autoenrollment) and "
                 "bind it: wsman.winrm.listener with certificate: auto and certificate_criteria.issuer"),
+    # The per-host answer to "is WinRM secure here, or do I need HTTPS?" (module_utils/verdict.py:
+    # Microsoft Learn, "PowerShell Remoting Security Considerations"; FoxDeploy, "Is WinRM Secure or
+    # do I need HTTPs?"), from the info result's verdict (gather verdict; converge adds it).
+    Control("security_verdict", "WinRM is secure for the host's situation (HTTPS, or Kerberos on a domain)", "verdict",
+            ("verdict.verdict",), "secure_https or secure_http", "high",
+            evidence=("system.part_of_domain", "listeners", "service.auth", "service.allow_unencrypted",
+                      "verdict.facts.https_certificate_validated"),
+            optional=True,
+            description="A workgroup host reached with NTLM needs HTTPS for the server's identity; Basic with "
+                        "AllowUnencrypted sends credentials in cleartext. The profile that reaches the best verdict "
+                        "is domain_kerberos on a domain member, workgroup_https elsewhere. Judged when the verdict "
+                        "was read (wsman.winrm.converge reads it; wsman.winrm.info with gather: [verdict]).",
+            fix="Apply the profile the verdict recommends: the role's secure_baseline_profile: auto picks "
+                "domain_kerberos on a domain member and workgroup_https elsewhere"),
 )
 
 CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
@@ -657,6 +673,23 @@ def _check_issuer(view: t.Mapping[str, t.Any], options: dict) -> str | None:
     return "port %s: %s" % (view.get("port"), "; ".join(messages)) if messages else None
 
 
+def _rule_verdict(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    found = info.get("verdict")
+    if not isinstance(found, t.Mapping) or not found.get("verdict"):
+        return UNKNOWN, None, "the verdict was not gathered (wsman.winrm.info gather: [verdict])"
+    code, reason = found["verdict"], str(found.get("summary") or found["verdict"])
+    status = {verdicts.SECURE_HTTPS: PASS, verdicts.SECURE_HTTP: PASS, verdicts.UNKNOWN: UNKNOWN}.get(code, FAIL)
+    if status == FAIL and found.get("changes"):
+        reason += "; to change: " + "; ".join(found["changes"])
+    recommended = found.get("recommended_profile")
+    if recommended and recommended != profile:
+        reason += "; the best verdict for this host (%s) comes with the %s profile, not %s" % (
+            found.get("best_possible"), recommended, profile)
+    elif recommended:
+        reason += "; the %s profile is the one that reaches %s for this host" % (profile, found.get("best_possible"))
+    return status, code, reason
+
+
 RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict]] = {
     "cert_present": _certificate_rule(_check_present),
     "cert_expiry": _certificate_rule(_check_expiry),
@@ -670,6 +703,7 @@ RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict
     "cbt": _rule_cbt,
     "not_wildcard": _rule_not_wildcard,
     "sddl": _rule_sddl,
+    "verdict": _rule_verdict,
 }
 
 
@@ -903,6 +937,8 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
 
     results = []
     for control in CONTROLS:
+        if control.optional and read_setting(info_result, control.settings[0])[0] is MISSING:
+            continue
         references = control.references(benchmark, stig, stig_role)
         setting, fix = presentation(control, profile)
         if profile in control.not_applicable:

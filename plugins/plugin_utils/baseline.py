@@ -18,6 +18,9 @@ import typing as t
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+# "auto": the profile that reaches the best verdict for the host's situation (module_utils/verdict.py),
+# chosen per host by wsman.winrm.converge from its domain membership.
+AUTO = "auto"
 PROFILES = {
     "domain_kerberos": {"remove_http_listener": False, "service_auth_kerberos": True, "service_auth_certificate": False},
     "workgroup_https": {"remove_http_listener": True, "service_auth_kerberos": None, "service_auth_certificate": False},
@@ -30,7 +33,7 @@ MANAGED_OVER_WINRM = {
 }
 # The role's variables (without the prefix) and their defaults, as defaults/main.yml sets them.
 VARIABLES: dict[str, t.Any] = {
-    "profile": "workgroup_https", "https_listener": True, "https_port": 5986, "https_connection_port": None,
+    "profile": AUTO, "https_listener": True, "https_port": 5986, "https_connection_port": None,
     "certificate_thumbprint": "", "certificate": "auto", "certificate_issuer": "", "certificate_template": "",
     "certificate_min_days_left": 0, "certificate_renew_within_days": 30, "https_hostname": "",
     "remove_http_listener": None,
@@ -67,8 +70,9 @@ def variables(prefix: str, get: t.Callable[[str], t.Any]) -> dict[str, t.Any]:
         except KeyError:
             value = default
         values[name] = _bool("%s_%s" % (prefix, name), value) if name in _BOOLEANS else value
-    if values["profile"] not in PROFILES:
-        raise ValueError("%s_profile must be one of %s, got %r" % (prefix, ", ".join(PROFILES), values["profile"]))
+    if values["profile"] not in PROFILES and values["profile"] != AUTO:
+        raise ValueError("%s_profile must be one of %s or %s, got %r" % (prefix, ", ".join(PROFILES), AUTO,
+                                                                        values["profile"]))
     if values["certificate"] not in ("auto", "", None):
         raise ValueError("%s_certificate must be auto (chosen from the host's store) or empty (left to Windows), got %r"
                          % (prefix, values["certificate"]))

@@ -24,7 +24,7 @@ import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import access, computer, resources
 from ansible_collections.wsman.winrm.plugins.module_utils import session_configurations as configurations_model
-from ansible_collections.wsman.winrm.plugins.module_utils.verdict import AUTH_METHODS, security_verdict
+from ansible_collections.wsman.winrm.plugins.module_utils.verdict import AUTH_METHODS, PROFILE_FOR, security_verdict
 
 PARTS = ("system", "session_configurations", "access", "verdict")
 # The configuration parts (resources.read_all) each remoting part needs.
@@ -80,18 +80,60 @@ def https_certificate_validated(endpoint: t.Any, listeners: t.Sequence[t.Any]) -
         return None
 
 
-def verdict_facts(snapshot: resources.ConfigSnapshot, system: computer.SystemInfo,
+def verdict_facts(view: t.Mapping[str, t.Any], domain_member: t.Optional[bool],
                   validated: t.Optional[bool]) -> t.Dict[str, t.Any]:
-    service = snapshot.config.service
+    """The verdict's facts from a configuration view (``ConfigSnapshot.to_dict``: service, listeners)."""
+    service = view.get("service") or {}
+    auth = service.get("auth") or {}
     return {
-        "domain_member": system.part_of_domain,
+        "domain_member": domain_member,
         "listeners": [{"transport": (l.get("transport") or "").upper(), "port": l.get("port"),
-                       "enabled": bool(l.get("enabled", True)), "source": l.source or None}
-                      for l in snapshot.listeners],
-        "auth": {method: bool(service.get("auth." + method)) for method in AUTH_METHODS},
+                       "enabled": bool(l.get("enabled", True)), "source": l.get("source") or None}
+                      for l in view.get("listeners") or []],
+        "auth": {method: bool(auth.get(method)) for method in AUTH_METHODS},
         "allow_unencrypted": bool(service.get("allow_unencrypted")),
         "https_certificate_validated": validated,
     }
+
+
+def verdict(view: t.Mapping[str, t.Any], domain_member: t.Optional[bool],
+            validated: t.Optional[bool]) -> t.Dict[str, t.Any]:
+    """The security verdict of a configuration view, with the facts it was judged from."""
+    facts = verdict_facts(view, domain_member, validated)
+    return dict(security_verdict(facts).to_dict(), facts=facts)
+
+
+# ---- for wsman.winrm.converge: the verdict before, after and predicted, and the profile that reaches the best
+
+def choose_profile(system: computer.SystemInfo) -> t.Tuple[str, str]:
+    """The secure_baseline profile for this host's situation, and why (module_utils/verdict.py)."""
+    if system.part_of_domain:
+        return PROFILE_FOR[True], ("domain member (Win32_ComputerSystem PartOfDomain): domain_kerberos keeps HTTP "
+                                   "with Kerberos message encryption and reaches secure_http")
+    reason = "workgroup host" if system.part_of_domain is False else "domain membership unknown"
+    return PROFILE_FOR[False], ("%s: NTLM cannot verify the server, workgroup_https moves WinRM to HTTPS and reaches "
+                                "secure_https" % reason)
+
+
+def with_verdict(view: t.Optional[t.Mapping[str, t.Any]], system: computer.SystemInfo,
+                 validated: t.Optional[bool]) -> t.Optional[t.Dict[str, t.Any]]:
+    """A configuration view with ``system`` and its ``verdict`` added (what the security_verdict control reads)."""
+    if not view:
+        return view
+    return dict(view, system=system.to_dict(), verdict=verdict(view, system.part_of_domain, validated))
+
+
+def writes_disable_run_as(changes: t.Iterable[str]) -> bool:
+    """Whether a plan writes the DisableRunAs policy value (only then are the configurations read)."""
+    return any(change.lower().endswith("\\service\\disablerunas") for change in changes)
+
+
+def run_as_warnings(session: t.Any) -> t.List[str]:
+    """Every session configuration that runs as another user: the DisableRunAs policy stops it."""
+    return ["session configuration %s runs as %s: the policy 'Disallow WinRM from storing RunAs credentials' "
+            "(DisableRunAs) erases its stored password and it will no longer open; use a virtual account (JEA) or "
+            "a group managed service account" % (c.name, c.run_as_user)
+            for c in configurations_model.read_all(session) if c.run_as_user]
 
 
 def gather(session: t.Any, parts: t.Iterable[str], snapshot: resources.ConfigSnapshot) -> t.Dict[str, t.Any]:
@@ -117,6 +159,6 @@ def gather(session: t.Any, parts: t.Iterable[str], snapshot: resources.ConfigSna
             snapshot.config.service.get("root_sddl"), plugins or [], snapshot.listeners, groups,
             token_filter_policy(session, snapshot), rules, network_profile(session))
     if "verdict" in wanted:
-        facts = verdict_facts(snapshot, system, https_certificate_validated(session.endpoint, snapshot.listeners))
-        report["verdict"] = dict(security_verdict(facts).to_dict(), facts=facts)
+        report["verdict"] = verdict(snapshot.to_dict(parts={"config", "listeners"}), system.part_of_domain,
+                                    https_certificate_validated(session.endpoint, snapshot.listeners))
     return report

@@ -130,7 +130,10 @@ def test_a_local_group_is_found_by_name_and_run_as_is_flagged(fleet, tmp_path):
     policy = {"wsman.winrm.policy": {"service": {"disable_run_as": True}}}
     results = run_tasks(fleet, [grant, revoke, policy, task(name="Maintenance", quotas={"max_shells": 20})],
                         tmp_path=tmp_path, limit=name)[name]
-    granted, revoked, _policy, run_as = results
+    granted, revoked, policy_result, run_as = results
+    # Setting the policy names every configuration it stops.
+    assert any("session configuration Maintenance runs as localadmin" in w for w in policy_result["warnings"]), \
+        policy_result
     assert granted["changed"] and not granted.get("failed"), granted
     assert "%s\\JEA Operators" % name not in str(revoked["session_configuration"]["access"])
     assert any("Maintenance runs as localadmin" in w and "DisableRunAs" in w for w in run_as["warnings"]), run_as

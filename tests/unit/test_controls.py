@@ -60,6 +60,7 @@ def test_catalog_is_complete_and_ids_unique():
     assert set(SIX) | set(CIS_L2) | {
         "https_listener", "http_listener_removed", "compatibility_listeners_off", "cbt_hardening_strict",
         "credssp_off", "trusted_hosts_not_wildcard", "local_account_token_filter", "root_sddl_admins_only",
+        "security_verdict",
     } | set(CERTIFICATE_CONTROLS) == set(ids)
     for control in controls.CONTROLS:
         assert control.rule in controls.RULES
@@ -139,11 +140,12 @@ def test_controls_doc_matches_the_catalog():
 
 def test_controls_module_is_pure():
     """Standard library only: no Ansible, no pypsrp, nothing of the collection but the policy table
-    (the filters and the docs script load it alone)."""
+    and the verdict rules, both pure (the filters and the docs script load it alone)."""
     allowed = {"ansible_collections", "ansible_collections.wsman", "ansible_collections.wsman.winrm",
                "ansible_collections.wsman.winrm.plugins", "ansible_collections.wsman.winrm.plugins.module_utils",
                "ansible_collections.wsman.winrm.plugins.module_utils.controls",
-               "ansible_collections.wsman.winrm.plugins.module_utils.policy"}
+               "ansible_collections.wsman.winrm.plugins.module_utils.policy",
+               "ansible_collections.wsman.winrm.plugins.module_utils.verdict"}
     code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r); import generate_controls; "
             "generate_controls.load_controls(); "
             "bad = [n for n in sys.modules if n.split('.')[0] in ('ansible', 'pypsrp', 'requests') "
