@@ -408,9 +408,13 @@ options:
     type: dict
     suboptions:
       profile:
-        description: The baseline profile the controls are judged for.
+        description:
+          - The baseline profile the controls are judged for.
+          - C(auto) takes the profile that reaches the best security verdict for the host's situation, from its
+            domain membership (C(Win32_ComputerSystem) over WMI) - C(domain_kerberos) on a domain member,
+            C(workgroup_https) elsewhere; RV(verdict) says which and why.
         type: str
-        choices: [domain_kerberos, workgroup_https, certificate_only]
+        choices: [domain_kerberos, workgroup_https, certificate_only, auto]
         default: domain_kerberos
       benchmark:
         description: The CIS benchmark version whose ids the results name (the catalog's default when left out).
@@ -610,6 +614,20 @@ stig:
       domain_controller; none when not read), C(source) (pinned, detected or default) and the C(reason).
   returned: when O(controls) is given
   type: dict
+verdict:
+  description:
+    - The host's security verdict (Microsoft Learn, "PowerShell Remoting Security Considerations") on the state
+      C(before), C(after) and C(predicted), each with C(verdict) and its C(summary); C(profile) is the profile the
+      controls were judged for and C(profile_reason) why C(auto) chose it (null when the profile was given).
+    - The evidence and what to change are in the control C(security_verdict) of RV(compliance).
+  returned: when O(controls) is given
+  type: dict
+  sample:
+    before: {verdict: https_recommended, summary: "HTTPS recommended: workgroup host, NTLM cannot verify the server"}
+    after: {verdict: secure_https, summary: "secure: HTTPS with a certificate the controller validates"}
+    predicted: {verdict: secure_https, summary: "secure: HTTPS with a certificate the controller validates"}
+    profile: workgroup_https
+    profile_reason: null
 report:
   description: The host's report files (C(<dir>/<host>.json), C(.md), C(.xml)).
   returned: when O(report) is given

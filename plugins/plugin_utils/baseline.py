@@ -85,7 +85,11 @@ def variables(prefix: str, get: t.Callable[[str], t.Any]) -> dict[str, t.Any]:
 
 
 def desired_state(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The converge action's options for these variables (an option's value left out: unmanaged)."""
+    """The converge action's options for these variables (an option's value left out: unmanaged).
+
+    The profile ``auto`` is resolved per host first (plugin_utils/remoting.py ``choose_profile``)."""
+    if values["profile"] not in PROFILES:
+        raise ValueError("profile %r: choose the host's profile before building its desired state" % values["profile"])
     choice = PROFILES[values["profile"]]
 
     def chosen(name: str) -> t.Any:

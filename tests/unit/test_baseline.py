@@ -54,16 +54,17 @@ def test_a_variable_wins_over_the_profile_and_nulls_leave_it():
     assert desired["client"]["trusted_hosts"] == ["web01"] and desired["client"]["trusted_hosts_mode"] == "set"
     assert desired["https"]["connection_port"] == 15986
     assert desired["policy"]["local_account_token_filter_policy"] == 1 and desired["policy_conflicts"] == "override"
-    plain = state()
+    plain = state(profile="workgroup_https")
     assert plain["client"] == {"allow_unencrypted": False, "auth": {"basic": False, "digest": False, "credssp": False},
                                "trusted_hosts": ["*"], "trusted_hosts_mode": "remove"}
     assert "local_account_token_filter_policy" not in plain["policy"] and plain["policy_conflicts"] == "keep"
-    assert "https" not in state(https_listener=False) and "policy" not in state(write_policy=False)
-    assert state(https_listener=False)["service"]["auth"]["cbt_hardening_level"] == "Relaxed"
+    assert "https" not in state(profile="workgroup_https", https_listener=False)
+    assert "policy" not in state(profile="workgroup_https", write_policy=False)
+    assert state(profile="workgroup_https", https_listener=False)["service"]["auth"]["cbt_hardening_level"] == "Relaxed"
 
 
 def test_bad_values_name_the_variable():
-    with pytest.raises(ValueError, match="secure_baseline_profile must be one of"):
+    with pytest.raises(ValueError, match="secure_baseline_profile must be one of .* or auto"):
         state(profile="strict")
     with pytest.raises(ValueError, match="secure_baseline_write_policy must be true or false"):
         state(write_policy="sometimes")
@@ -71,3 +72,11 @@ def test_bad_values_name_the_variable():
 
 def test_converge_documentation_matches_the_argument_spec():
     assert normalized_doc(load_doc("converge")) == normalized_spec(argspecs.CONVERGE["argument_spec"])
+
+
+def test_auto_is_chosen_per_host_before_the_desired_state():
+    """The role's default profile, auto, is the converge action's choice per host (its domain membership);
+    building a desired state without choosing says so instead of guessing a profile."""
+    assert baseline.variables("secure_baseline", lambda name: {}[name])["profile"] == baseline.AUTO
+    with pytest.raises(ValueError, match="choose the host's profile"):
+        state()
