@@ -11,7 +11,8 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
-UINT_MAX, INT_MAX = 4294967295, 2147483647
+UINT_MAX = 4294967295
+INT_MAX = 2147483647
 # [MS-WSMV] 2.2.4.x ConfigType (MaxTimeoutms at least 500, MaxBatchItems at least 1; the service
 # refuses an envelope limit under 32 KB) and 2.2.4.42 WinrsType (0 to 0x7FFFFFFF; 0 is unlimited
 # for processes, memory and shells; at least one concurrent user).
@@ -34,7 +35,7 @@ def desired_limits(args: t.Mapping[str, t.Any]) -> dict[str, int]:
     for path, value in desired.items():
         low, high = RANGES[path]
         if not low <= value <= high:
-            raise AnsibleActionFail("%s must be between %d and %d, got %d" % (path, low, high, value))
+            raise AnsibleActionFail("%s must be between %d and %d, got %d. Nothing was sent." % (path, low, high, value))
     return desired
 
 

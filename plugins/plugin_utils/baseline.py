@@ -71,8 +71,8 @@ def variables(prefix: str, get: t.Callable[[str], t.Any]) -> dict[str, t.Any]:
             value = default
         values[name] = _bool("%s_%s" % (prefix, name), value) if name in _BOOLEANS else value
     if values["profile"] not in PROFILES and values["profile"] != AUTO:
-        raise ValueError("%s_profile must be one of %s or %s, got %r" % (prefix, ", ".join(PROFILES), AUTO,
-                                                                        values["profile"]))
+        raise ValueError("%s_profile must be one of %s or %s, got %r"
+                         % (prefix, ", ".join(PROFILES), AUTO, values["profile"]))
     if values["certificate"] not in ("auto", "", None):
         raise ValueError("%s_certificate must be auto (chosen from the host's store) or empty (left to Windows), got %r"
                          % (prefix, values["certificate"]))

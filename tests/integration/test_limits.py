@@ -58,4 +58,4 @@ def test_an_envelope_limit_that_refuses_the_controller_is_refused(fleet, tmp_pat
 def test_a_value_out_of_range_names_the_setting(fleet, tmp_path):
     name, _host_vars = fleet.host("server2022")
     (result,) = run_tasks(fleet, [{"wsman.winrm.limits": {"max_timeout_ms": 100}}], tmp_path=tmp_path)[name]
-    assert result["failed"] and result["msg"] == "max_timeout_ms must be between 500 and 4294967295, got 100"
+    assert result["failed"] and result["msg"] == "max_timeout_ms must be between 500 and 4294967295, got 100. Nothing was sent."
