@@ -1,111 +1,56 @@
 # Copyright (c) 2026 wsman.winrm contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""wsman.winrm.firewall_rule: the Windows Firewall rules WinRM comes in through, over CIM.
+"""wsman.winrm.firewall_rule: create, change and delete Windows Firewall inbound rules, over CIM.
 
-The rules live in WMI (``root/StandardCimv2``): ``MSFT_NetFirewallRule`` holds Enabled and
-Profiles, the one-to-one ``MSFT_NetAddressFilter`` holds RemoteAddress. The task reads every rule
-with three Enumerates, changes each selected rule with at most two partial Puts, and puts back
-what it already changed if a later Put fails (the change pipeline), so a failure leaves nothing
-half-applied.
+A rule lives in WMI (``root/StandardCimv2``) as three instances with one InstanceID:
+``MSFT_NetFirewallRule`` (Enabled, Profiles, Action, DisplayName...), ``MSFT_NetProtocolPortFilter``
+(Protocol, LocalPort) and ``MSFT_NetAddressFilter`` (RemoteAddress). The task reads every rule with
+three Enumerates and plans the rule's Create, Puts or Delete (``plugin_utils/firewall.py``, the
+planner the converge action shares); the change pipeline undoes what was applied if a later
+request fails, so a failure leaves nothing half-applied.
 """
 
 from __future__ import annotations
 
-import socket
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import firewall_lockout_reasons
+from ansible_collections.wsman.winrm.plugins.plugin_utils.firewall import WantedRule, controller_address, plan_rule
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
+# What a group task may set on every rule of the group (a rule's own identity needs its name).
+GROUP_OPTIONS = ("enabled", "profiles", "remote_addresses", "action")
+RULE_OPTIONS = ("display_name", "description", "protocol", "local_ports")
 
-def validate(args: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The wanted state in Windows' terms (None = leave as it is); ValueError names the field."""
+
+def validate(args: t.Mapping[str, t.Any]) -> None:
+    """Refuse what Windows would refuse, before anything is sent; ValueError names the field."""
     for field in ("name", "group"):
         if args.get(field) is not None and not args[field].strip():
             raise ValueError(f"{field} must not be empty")
-    wanted: dict[str, t.Any] = {"enabled": args.get("enabled"), "profiles_mask": None, "remote_addresses": None}
-    if args.get("profiles") is not None:
-        wanted["profiles_mask"] = resources.firewall_profile_mask(args["profiles"])
-    if args.get("remote_addresses") is not None:
-        wanted["remote_addresses"] = resources.firewall_addresses(args["remote_addresses"])
-    return wanted
+    if not args.get("name"):
+        given = [option for option in RULE_OPTIONS if args.get(option) is not None]
+        if given:
+            raise ValueError("%s: set only with name (one rule); with group alone the task changes %s of every "
+                             "rule of the group" % (", ".join(given), ", ".join(GROUP_OPTIONS)))
+    WantedRule.from_args(args.get("name") or "-", args)
 
 
 def select(rules: list[resources.FirewallRule], args: t.Mapping[str, t.Any]) -> list[resources.FirewallRule]:
+    """The rules the task is about: the named one (none yet: it is to be created), or a group's."""
     if args.get("name"):
-        found = [rule for rule in rules if rule.name.lower() == args["name"].strip().lower()]
-        what = f"no firewall rule is named {args['name']!r}"
-    else:
-        found = [rule for rule in rules if rule.in_group(args["group"])]
-        what = f"no firewall rule is in the group {args['group']!r}"
-    if not found:
+        return [rule for rule in rules if rule.name.lower() == args["name"].strip().lower()]
+    found = [rule for rule in rules if rule.in_group(args["group"])]
+    if not found and args.get("state") != "absent":
         winrm = [rule for rule in rules if rule.is_winrm]
         names = ", ".join(sorted(rule.name for rule in winrm)) or "none"
         groups = ", ".join(sorted({rule.display_group for rule in winrm})) or "none"
-        raise AnsibleActionFail(f"{what} on this host. Its WinRM rules: {names}; WinRM groups: {groups}.")
+        raise AnsibleActionFail(f"no firewall rule is in the group {args['group']!r} on this host. Its WinRM "
+                                f"rules: {names}; WinRM groups: {groups}. To create a rule, give its name.")
     return found
-
-
-def controller_address(endpoint: t.Any) -> tuple[str | None, str | None]:
-    """(the controller's source address toward the host, the host's address); None when unknown.
-
-    A UDP socket's connect() only picks the route: nothing is sent. Through a proxy the host sees
-    the proxy's address, so the controller's own address says nothing."""
-    try:
-        family, _kind, _proto, _name, address = socket.getaddrinfo(endpoint.host, endpoint.port,
-                                                                   proto=socket.IPPROTO_TCP)[0]
-    except (OSError, IndexError):
-        return None, None
-    if endpoint.proxy:
-        return None, address[0]
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.connect(address)
-            return probe.getsockname()[0], address[0]
-    except OSError:
-        return None, address[0]
-
-
-def _rule_steps(session, rule: resources.FirewallRule, rule_body, address_body) -> list[plan.Step]:
-    """The partial Puts of one rule (MSFT_NetFirewallRule, then its MSFT_NetAddressFilter), each undone
-    by a Put of the values from before and read back by a Get of the instance."""
-    selectors = {"InstanceID": rule.name}
-    steps = []
-    if rule_body is not None:
-        wanted = resources.FirewallRuleInstance.from_xml(rule_body)
-        old = resources.FirewallRuleInstance.render_put(rule.name, {"Enabled": 1 if rule.enabled else 2,
-                                                                    "Profiles": rule.profiles_mask})
-
-        def rule_applied() -> bool:
-            now = resources.FirewallRuleInstance.from_xml(session.get(resources.FIREWALL_RULE_URI, selectors))
-            return all(now.get(name) == value for name, value in wanted.values.items() if name != "InstanceID")
-
-        steps.append(plan.Step(
-            "firewall rule " + rule.name, ["%s.%s" % (rule.name, name.lower()) for name in sorted(wanted.values)
-                                           if name != "InstanceID"],
-            lambda: resources.FirewallRuleInstance.from_xml(
-                session.put(resources.FIREWALL_RULE_URI, rule_body, selectors=selectors)),
-            undo=lambda: session.put(resources.FIREWALL_RULE_URI, old, selectors=selectors), applied=rule_applied))
-    if address_body is not None:
-        wanted_addresses = resources.FirewallAddressFilter.from_xml(address_body).get_list("RemoteAddress")
-        old_addresses = resources.FirewallAddressFilter.render_put(
-            rule.name, {"RemoteAddress": list(rule.remote_addresses)})
-
-        def addresses_applied() -> bool:
-            now = resources.FirewallAddressFilter.from_xml(session.get(resources.FIREWALL_ADDRESS_FILTER_URI,
-                                                                       selectors))
-            return resources.same_firewall_addresses(now.get_list("RemoteAddress"), wanted_addresses)
-
-        steps.append(plan.Step(
-            "address filter " + rule.name, ["%s.remote_addresses" % rule.name],
-            lambda: resources.FirewallAddressFilter.from_xml(
-                session.put(resources.FIREWALL_ADDRESS_FILTER_URI, address_body, selectors=selectors)),
-            undo=lambda: session.put(resources.FIREWALL_ADDRESS_FILTER_URI, old_addresses, selectors=selectors),
-            applied=addresses_applied))
-    return steps
 
 
 class ActionModule(WSManAction):
@@ -114,73 +59,74 @@ class ActionModule(WSManAction):
 
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         try:
-            wanted = validate(args)
+            validate(args)
         except ValueError as error:
             raise AnsibleActionFail(str(error)) from None
         rules = resources.read_firewall_rules(session)
         selected = select(rules, args)
         header = f"firewall rule {args['name']}" if args.get("name") else f"firewall group {args['group']}"
         change = plan.Plan(header=header)
-        predicted: dict[str, resources.FirewallRule] = {}
-        for rule in selected:
-            rule_body = rule.rule_put(wanted["enabled"], wanted["profiles_mask"])
-            address_body = rule.address_put(wanted["remote_addresses"])
-            if rule_body is None and address_body is None:
+        after: dict[str, resources.FirewallRule | None] = {}
+        targets: list[tuple[resources.FirewallRule | None, str]] = [(rule, rule.name) for rule in selected]
+        if args.get("name") and not targets:
+            targets = [(None, args["name"].strip())]   # not on the host: state present creates it
+        for current, name in targets:
+            options = dict(args) if args.get("name") else {key: args.get(key) for key in GROUP_OPTIONS + ("state",)}
+            try:
+                rule_plan = plan_rule(session, current, WantedRule.from_args(name, options))
+            except ValueError as error:
+                raise AnsibleActionFail(str(error)) from None
+            if rule_plan.held is not None:
+                change.held.append(rule_plan.held)
                 continue
-            if rule.from_group_policy:
-                current = rule.to_dict()
-                asked = {"enabled": wanted["enabled"], "remote_addresses": wanted["remote_addresses"],
-                         "profiles": resources.firewall_profiles(wanted["profiles_mask"])
-                         if wanted["profiles_mask"] is not None else None}
-                asked = {key: value for key, value in asked.items() if value is not None and value != current[key]}
-                change.held.append(plan.Held(
-                    rule.name, asked, {key: current[key] for key in asked},
-                    "the Group Policy object %s (Windows does not let the local store change its rules)"
-                    % (rule.policy_store_source or "that defines it"), label="the firewall rule " + rule.name))
-                continue
-            after = rule.copy()
-            if rule_body is not None:
-                after.enabled = rule.enabled if wanted["enabled"] is None else wanted["enabled"]
-                if wanted["profiles_mask"] is not None and \
-                        resources.firewall_covered_profiles(wanted["profiles_mask"]) != \
-                        resources.firewall_covered_profiles(rule.profiles_mask):
-                    after.profiles_mask = wanted["profiles_mask"]
-            if address_body is not None:
-                after.remote_addresses = list(wanted["remote_addresses"])
-            predicted[rule.name] = after
-            for step in _rule_steps(session, rule, rule_body, address_body):
-                change.add(step)
+            if rule_plan.steps:
+                after[name] = rule_plan.after
+                change.steps += rule_plan.steps
 
-        def views(after_rules: dict[str, resources.FirewallRule]) -> dict[str, t.Any]:
-            return {rule.name: after_rules.get(rule.name, rule).to_dict() for rule in selected}
+        names = [name for _current, name in targets]
 
-        change.before, change.after = views({}), views(predicted)
-        rules_after = [predicted.get(rule.name, rule) for rule in rules]
+        def views(after_rules: dict[str, resources.FirewallRule | None]) -> dict[str, t.Any]:
+            view = {}
+            for current, name in targets:
+                rule = after_rules[name] if name in after_rules else current
+                if rule is not None:
+                    view[name] = rule.to_dict()
+            return view
+
+        change.before, change.after = views({}), views(after)
+        known = {rule.name.lower() for rule in rules}
+        rules_after = [rule for rule in [after.get(rule.name, rule) for rule in rules] +
+                       [rule for name, rule in after.items() if name.lower() not in known] if rule is not None]
         change.refusals.append(self._lockout(session, rules, rules_after))
 
         def finish(answers: dict[str, t.Any]) -> dict[str, t.Any]:
-            for rule in selected:
-                written = predicted.get(rule.name)
+            for name, written in after.items():
                 if written is None:
                     continue
-                reply = answers.get("firewall rule " + rule.name)
-                if reply is not None:
+                reply = answers.get("firewall rule " + name)
+                if isinstance(reply, resources.CimInstance):
                     written.enabled = reply.get_int("Enabled", 1 if written.enabled else 2) == 1
                     written.profiles_mask = reply.get_int("Profiles", written.profiles_mask)
-                reply = answers.get("address filter " + rule.name)
-                if reply is not None:
+                reply = answers.get("address filter " + name)
+                if isinstance(reply, resources.CimInstance):
                     written.remote_addresses = reply.get_list("RemoteAddress") or written.remote_addresses
-            return views(predicted)
+            return views(after)
 
         change.finish = finish
         result = self.apply_plan(change, args)
         if result.get("failed"):
             return result
-        after_view = result["after"]
-        result["changes"] = sorted(f"{name}.{key}" for name in after_view for key in after_view[name]
-                                   if after_view[name][key] != result["before"][name][key])
-        result["rules"] = [predicted.get(rule.name, rule).to_dict() for rule in rules
-                           if rule.is_winrm or rule.name in result["before"]]
+        before_view, after_view = result["before"], result["after"]
+        changes = []
+        for name in names:
+            if (name in before_view) != (name in after_view):
+                changes.append(f"{name}.state")
+            elif name in after_view:
+                changes += [f"{name}.{key}" for key in after_view[name] if after_view[name][key] != before_view[name][key]]
+        result["changes"] = sorted(changes)
+        relevant = {rule.name for rule in resources.winrm_firewall_rules(rules_after)}
+        result["rules"] = [rule.to_dict() for rule in rules_after
+                           if rule.name in relevant or rule.name in before_view or rule.name in after_view]
         return result
 
     def _lockout(self, session, rules_before, rules_after) -> plan.Refusal:

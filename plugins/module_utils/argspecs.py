@@ -16,9 +16,12 @@ INFO_PARTS = ("config", "listeners", "cert_mappings", "policy")
 INFO_EXTRA_PARTS = ("certificates",)
 INFO_REMOTING_PARTS = ("system", "session_configurations", "access", "verdict")
 
+# Gathered only when asked: the WinRM firewall rules (three Enumerates of every rule of the host).
+INFO_ON_REQUEST = ("firewall",)
+
 INFO = dict(
     argument_spec=dict(
-        gather=dict(type="list", elements="str", choices=list(INFO_PARTS + INFO_EXTRA_PARTS + INFO_REMOTING_PARTS),
+        gather=dict(type="list", elements="str", choices=list(INFO_PARTS + INFO_EXTRA_PARTS + INFO_REMOTING_PARTS + INFO_ON_REQUEST),
                     default=list(INFO_PARTS)),
         query=dict(type="str"),
         certificate_expiry_days=dict(type="int", default=30),
@@ -156,13 +159,18 @@ FIREWALL_PROFILES = ("domain", "private", "public", "any")
 FIREWALL_RULE = dict(
     argument_spec=dict(
         name=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
         group=dict(type="str"),
+        display_name=dict(type="str"),
+        description=dict(type="str"),
+        protocol=dict(type="str"),
+        local_ports=dict(type="list", elements="str"),
         enabled=dict(type="bool"),
         profiles=dict(type="list", elements="str", choices=list(FIREWALL_PROFILES)),
         remote_addresses=dict(type="list", elements="str"),
+        action=dict(type="str", choices=["allow", "block"]),
         **CHANGE_OPTIONS,
     ),
-    mutually_exclusive=[("name", "group")],
     required_one_of=[("name", "group")],
 )
 
@@ -191,6 +199,8 @@ CONVERGE_HTTPS = dict(
     hostname=dict(type="str"),
     remove_http=dict(type="bool", default=False),
     **CERTIFICATE_SELECTION,
+    firewall=dict(type="bool", default=True),
+    firewall_remote_addresses=dict(type="list", elements="str"),
 )
 CONVERGE_CONTROLS = dict(
     profile=dict(type="str", choices=["domain_kerberos", "workgroup_https", "certificate_only", "auto"],

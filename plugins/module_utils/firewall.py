@@ -11,7 +11,8 @@ import ipaddress
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.wsman.winrm.plugins.module_utils.config import URI_PREFIX, local_name, reply_int
+from ansible_collections.wsman.winrm.plugins.module_utils.config import NOT_FOUND, URI_PREFIX, local_name, reply_int
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManFault
 
 # Classes and values: Microsoft Learn "MSFT_NetFirewallRule class" and "MSFT_NetProtocolPortFilter
 # class" (WFasCim provider): Enabled is CIM_PolicyRule's (1 = enabled, 2 = disabled), Direction
@@ -29,6 +30,13 @@ FIREWALL_ALL_PROFILES = 7
 # RuleGroup of the predefined groups "Windows Remote Management" and "... (Compatibility)".
 WINRM_FIREWALL_GROUPS = ("@FirewallAPI.dll,-30267", "@FirewallAPI.dll,-30252")
 FIREWALL_SOURCE_GROUP_POLICY = 2
+FIREWALL_ENABLED, FIREWALL_DISABLED = 1, 2
+FIREWALL_INBOUND = 1
+FIREWALL_ACTIONS = {"allow": 2, "block": 4}
+FIREWALL_PROTOCOLS = {"any": "Any", "tcp": "TCP", "udp": "UDP", "icmpv4": "ICMPv4", "icmpv6": "ICMPv6"}
+# TCP ports the WinRM service listens on: its defaults and the compatibility listeners' (Microsoft,
+# "Details on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2").
+WINRM_PORTS = ("5985", "5986", "80", "443")
 FIREWALL_ADDRESS_KEYWORDS = {k.lower(): k for k in (
     "Any", "LocalSubnet", "LocalSubnet4", "LocalSubnet6", "DefaultGateway", "DefaultGateway4", "DefaultGateway6",
     "DHCP", "DHCP4", "DHCP6", "DNS", "DNS4", "DNS6", "WINS", "WINS4", "WINS6", "Intranet", "Internet",
@@ -178,6 +186,46 @@ def firewall_addresses(tokens: t.Iterable[str]) -> list[str]:
     return result
 
 
+def firewall_protocol(token: t.Any) -> str:
+    """A protocol as MSFT_NetProtocolPortFilter stores it: TCP, UDP, ICMPv4, ICMPv6, Any or 0-255."""
+    text = str(token).strip()
+    if text.lower() in FIREWALL_PROTOCOLS:
+        return FIREWALL_PROTOCOLS[text.lower()]
+    if text.isdigit() and int(text) <= 255:
+        return {"6": "TCP", "17": "UDP", "1": "ICMPv4", "58": "ICMPv6"}.get(str(int(text)), str(int(text)))
+    raise ValueError("protocol: %r is not TCP, UDP, ICMPv4, ICMPv6, Any or a protocol number (0-255)" % text)
+
+
+def firewall_ports(tokens: t.Iterable[t.Any]) -> list[str]:
+    """A LocalPort list as Windows stores it: port numbers and ranges (``5985-5986``), or ``Any`` alone."""
+    result: list[str] = []
+    for token in (str(item).strip() for item in tokens):
+        if not token:
+            continue
+        if token.lower() in ("any", "*"):
+            value = "Any"
+        else:
+            low, _sep, high = token.partition("-")
+            if not low.strip().isdigit() or (high and not high.strip().isdigit()) or \
+                    not 0 < int(low) <= 65535 or (high and not int(low) <= int(high) <= 65535):
+                raise ValueError("local_ports: %r is not a port (1-65535), a range (5985-5986) or Any" % token)
+            value = "%d-%d" % (int(low), int(high)) if high else str(int(low))
+        if value not in result:
+            result.append(value)
+    if not result:
+        raise ValueError("local_ports must hold at least one port (use [Any] for every port)")
+    if "Any" in result and len(result) > 1:
+        raise ValueError("local_ports: Any stands alone, it already admits every port")
+    return result
+
+
+def _port_in_range(token: str, ports: t.Iterable[str]) -> bool:
+    low, _sep, high = token.partition("-")
+    if not high or not low.isdigit() or not high.isdigit():
+        return False
+    return any(port.isdigit() and int(low) <= int(port) <= int(high) for port in ports)
+
+
 def same_firewall_addresses(first: t.Iterable[str], second: t.Iterable[str]) -> bool:
     """Equal as sets, case-insensitively, after bringing both to Windows' form."""
     def canonical(items: t.Iterable[str]) -> set[str]:
@@ -208,6 +256,7 @@ class FirewallRule:
     remote_addresses: list[str] = dataclasses.field(default_factory=lambda: ["Any"])
     policy_store_source_type: int = 1
     policy_store_source: str = ""
+    description: str = ""
 
     @classmethod
     def from_instances(cls, rule: CimInstance, ports: CimInstance | None,
@@ -222,6 +271,7 @@ class FirewallRule:
             remote_addresses=(addresses.get_list("RemoteAddress") if addresses else []) or ["Any"],
             policy_store_source_type=rule.get_int("PolicyStoreSourceType", 1),
             policy_store_source=rule.get("PolicyStoreSource", ""),
+            description=rule.get("Description", ""),
         )
 
     @property
@@ -241,6 +291,14 @@ class FirewallRule:
         wanted = group.strip().lower()
         return wanted in (self.display_group.lower(), self.group.lower())
 
+    def admits_winrm(self, ports: t.Iterable[t.Any] = ()) -> bool:
+        """An inbound TCP rule for a WinRM port (the service's, or one of ``ports``, a listener's)."""
+        if self.direction != FIREWALL_INBOUND or self.protocol.upper() not in ("TCP", "ANY"):
+            return False
+        wanted = set(WINRM_PORTS) | {str(port) for port in ports}
+        return bool(wanted & set(self.local_ports)) or "Any" in self.local_ports or any(
+            _port_in_range(token, wanted) for token in self.local_ports)
+
     def copy(self) -> "FirewallRule":
         return copy.deepcopy(self)
 
@@ -254,17 +312,63 @@ class FirewallRule:
             "remote_addresses": list(self.remote_addresses),
             "policy_store_source_type": {1: "local", 2: "group_policy"}.get(
                 self.policy_store_source_type, str(self.policy_store_source_type)),
+            "description": self.description,
         }
 
-    def rule_put(self, enabled: bool | None = None, profiles_mask: int | None = None) -> ET.Element | None:
-        """The partial MSFT_NetFirewallRule Put for what differs, or None."""
-        values: dict[str, int] = {}
+    def rule_values(self, enabled: bool | None = None, profiles_mask: int | None = None,
+                    display_name: str | None = None, description: str | None = None,
+                    action: int | None = None) -> dict[str, t.Any]:
+        """The MSFT_NetFirewallRule properties that differ from the wanted values (None = leave)."""
+        values: dict[str, t.Any] = {}
         if enabled is not None and enabled != self.enabled:
-            values["Enabled"] = 1 if enabled else 2
+            values["Enabled"] = FIREWALL_ENABLED if enabled else FIREWALL_DISABLED
         if profiles_mask is not None and firewall_covered_profiles(profiles_mask) != \
                 firewall_covered_profiles(self.profiles_mask):
             values["Profiles"] = profiles_mask
+        # ElementName is what New-NetFirewallRule -DisplayName and Set-NetFirewallRule -NewDisplayName set.
+        if display_name is not None and display_name != self.display_name:
+            values["ElementName"] = display_name
+        if description is not None and description != self.description:
+            values["Description"] = description
+        if action is not None and action != self.action:
+            values["Action"] = action
+        return values
+
+    def rule_put(self, enabled: bool | None = None, profiles_mask: int | None = None,
+                 display_name: str | None = None, description: str | None = None,
+                 action: int | None = None) -> ET.Element | None:
+        """The partial MSFT_NetFirewallRule Put for what differs, or None."""
+        values = self.rule_values(enabled, profiles_mask, display_name, description, action)
         return FirewallRuleInstance.render_put(self.name, values) if values else None
+
+    def restore_put(self, changed: t.Iterable[str]) -> ET.Element:
+        """The Put that gives these MSFT_NetFirewallRule properties back their values from this rule."""
+        current = {"Enabled": FIREWALL_ENABLED if self.enabled else FIREWALL_DISABLED, "Profiles": self.profiles_mask,
+                   "ElementName": self.display_name, "Description": self.description, "Action": self.action}
+        return FirewallRuleInstance.render_put(self.name, {name: current[name] for name in changed})
+
+    def port_filter_put(self, protocol: str | None, local_ports: list[str] | None) -> ET.Element | None:
+        """The partial MSFT_NetProtocolPortFilter Put (Set-NetFirewallPortFilter) for what differs, or None."""
+        values: dict[str, t.Any] = {}
+        if protocol is not None and protocol.lower() != (self.protocol or "Any").lower():
+            values["Protocol"] = protocol
+        if local_ports is not None and sorted(local_ports) != sorted(self.local_ports or ["Any"]):
+            values["LocalPort"] = list(local_ports)
+        if values and "LocalPort" in values:
+            values.setdefault("Protocol", self.protocol or "Any")  # Windows checks ports against the protocol
+        return FirewallPortFilter.render_put(self.name, values) if values else None
+
+    def create_body(self) -> ET.Element:
+        """The MSFT_NetFirewallRule instance a CIM Create sends, as New-NetFirewallRule -CimSession does
+        (Microsoft Learn, "New-NetFirewallRule"): the provider makes its port and address filters
+        (Any, Any) with it; their Puts follow."""
+        values: dict[str, t.Any] = {
+            "InstanceID": self.name, "ElementName": self.display_name or self.name, "Description": self.description,
+            "Direction": self.direction, "Action": self.action, "Profiles": self.profiles_mask,
+            "Enabled": FIREWALL_ENABLED if self.enabled else FIREWALL_DISABLED}
+        if self.group:
+            values["RuleGroup"] = self.group
+        return FirewallRuleInstance.render_put(self.name, values)
 
     def address_put(self, remote_addresses: list[str] | None) -> ET.Element | None:
         """The partial MSFT_NetAddressFilter Put for a different RemoteAddress list, or None."""
@@ -282,3 +386,33 @@ def read_firewall_rules(session: t.Any) -> list[FirewallRule]:
                  for i in (FirewallAddressFilter.from_xml(e) for e in session.enumerate(FIREWALL_ADDRESS_FILTER_URI))}
     return [FirewallRule.from_instances(rule, ports.get(rule.get("InstanceID", "").lower()),
                                         addresses.get(rule.get("InstanceID", "").lower())) for rule in rules]
+
+
+def read_firewall_rule(session: t.Any, name: str) -> FirewallRule | None:
+    """One rule with its filters, by name (three Gets); None when the host has no such rule."""
+    selectors = {"InstanceID": name}
+    try:
+        rule = FirewallRuleInstance.from_xml(session.get(FIREWALL_RULE_URI, selectors))
+        ports = FirewallPortFilter.from_xml(session.get(FIREWALL_PORT_FILTER_URI, selectors))
+        addresses = FirewallAddressFilter.from_xml(session.get(FIREWALL_ADDRESS_FILTER_URI, selectors))
+    except WSManFault as fault:
+        if fault.code == NOT_FOUND:
+            return None
+        raise
+    return FirewallRule.from_instances(rule, ports, addresses)
+
+
+def delete_firewall_rule(session: t.Any, name: str) -> None:
+    """Remove-NetFirewallRule: the rule and its filters; a rule that is not there counts as deleted."""
+    try:
+        session.delete(FIREWALL_RULE_URI, {"InstanceID": name})
+    except WSManFault as fault:
+        if fault.code != NOT_FOUND:
+            raise
+
+
+def winrm_firewall_rules(rules: t.Iterable[FirewallRule], ports: t.Iterable[t.Any] = ()) -> list[FirewallRule]:
+    """The rules that decide who reaches WinRM: both WinRM groups, and every inbound TCP rule for a
+    WinRM port (``ports``: the listeners' ports beside the service's defaults)."""
+    ports = list(ports)
+    return [rule for rule in rules if rule.is_winrm or rule.admits_winrm(ports)]

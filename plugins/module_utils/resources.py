@@ -30,7 +30,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.firewall import (  # n
     FIREWALL_PORT_FILTER_URI, FIREWALL_PROFILE_BITS, FIREWALL_RULE_URI, FIREWALL_SOURCE_GROUP_POLICY,
     FirewallAddressFilter, FirewallPortFilter, FirewallRule, FirewallRuleInstance, WINRM_FIREWALL_GROUPS,
     firewall_address, firewall_addresses, firewall_covered_profiles, firewall_profile_mask, firewall_profiles,
-    read_firewall_rules, same_firewall_addresses,
+    read_firewall_rules, same_firewall_addresses, winrm_firewall_rules,
 )
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import expand_uri  # noqa: F401
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (  # noqa: F401
@@ -47,6 +47,8 @@ from ansible_collections.wsman.winrm.plugins.module_utils.policy import (  # noq
 ALL_PARTS = ("config", "listeners", "cert_mappings", "policy")
 # Read only when asked for (a request per certificate): the machine's certificate stores.
 CERTIFICATES = "certificates"
+# Read only when asked (three Enumerates of CIM classes that hold every rule of the host).
+FIREWALL_PART = "firewall"
 
 
 @dataclasses.dataclass
@@ -56,6 +58,7 @@ class ConfigSnapshot:
     cert_mappings: list[CertMapping]
     policy: PolicyValues
     certificates: machine_certificates.MachineCertificates | None = None
+    firewall: list[FirewallRule] | None = None   # every rule of the host; None = not read
 
     def find_listener(self, address: str, transport: str) -> Listener | None:
         """The real (non-compatibility) listener with these selectors."""
@@ -116,6 +119,9 @@ class ConfigSnapshot:
             now = datetime.datetime.now(datetime.timezone.utc)
             report[CERTIFICATES] = dict(machine_certificates.store_view(self.certificates, now), listeners=(
                 machine_certificates.listener_views(self.listeners, self.certificates, now, certificate_window)))
+        if FIREWALL_PART in parts and self.firewall is not None:
+            ports = [listener.get("port") for listener in self.listeners if listener.get("port")]
+            report[FIREWALL_PART] = [rule.to_dict() for rule in winrm_firewall_rules(self.firewall, ports)]
         report["gpo_controlled"] = self.policy_controlled()
         summary = self.security_summary()
         # A summary value about a part that was not read would be a guess: say "unknown" (None).
@@ -144,11 +150,13 @@ def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str]
                 if "cert_mappings" in parts else [])
     policy = PolicyValues.read(session) if "policy" in parts else PolicyValues()
     machine = machine_certificates.read(session) if CERTIFICATES in parts else None
-    return ConfigSnapshot(config, listeners, mappings, policy, machine)
+    firewall = read_firewall_rules(session) if FIREWALL_PART in parts else None
+    return ConfigSnapshot(config, listeners, mappings, policy, machine, firewall)
 
 
 __all__ = [
-    "ALL_PARTS", "Auth", "CERTIFICATES", "CERTMAPPING_URI", "CIM_STANDARD_URI", "CONFIG_URI", "CUTS_REMOTE_MANAGEMENT",
+    "ALL_PARTS", "Auth", "CERTIFICATES", "FIREWALL_PART", "CERTMAPPING_URI", "CIM_STANDARD_URI", "CONFIG_URI",
+    "CUTS_REMOTE_MANAGEMENT",
     "CertMapping", "CimInstance", "ClientAuth", "ClientConfig", "ClientDefaultPorts", "ConfigSnapshot",
     "DefaultPorts", "FIREWALL_ADDRESS_FILTER_URI", "FIREWALL_ADDRESS_KEYWORDS", "FIREWALL_ALL_PROFILES",
     "FIREWALL_PORT_FILTER_URI", "FIREWALL_PROFILE_BITS", "FIREWALL_RULE_URI", "FIREWALL_SOURCE_GROUP_POLICY",
@@ -164,5 +172,5 @@ __all__ = [
     "local_name", "option_for", "option_name", "option_scope", "parse_value", "pending_writes", "policy_options",
     "policy_setting", "read_all", "read_firewall_rules", "registry_delete_value", "registry_enum_values",
     "registry_get_value", "registry_set_value", "registry_write", "reply_int", "same_firewall_addresses",
-    "same_value", "short_key", "values_after", "write_order", "writes_for",
+    "same_value", "short_key", "values_after", "winrm_firewall_rules", "write_order", "writes_for",
 ]

@@ -334,7 +334,8 @@ options:
     default: keep
   https:
     description:
-      - Move the host to HTTPS without locking the controller out - an HTTPS listener on O(https.port)
+      - Move the host to HTTPS without locking the controller out - the port opened in Windows Firewall
+        (O(https.firewall)), an HTTPS listener on O(https.port)
         (created, or the listener with the same address changed in place, its certificate kept unless
         O(https.certificate_thumbprint) is given), proven by reading the host through it, then with
         O(https.remove_http=true) the HTTP listeners removed through that HTTPS session.
@@ -401,6 +402,22 @@ options:
           - As O(wsman.winrm.listener#module:renew_within_days).
         type: int
         default: 30
+      firewall:
+        description:
+          - Open O(https.port) in Windows Firewall before the listener, as M(wsman.winrm.firewall_rule)
+            would - no rule Windows ships admits 5986. Creates (or brings to the wanted scope)
+            C(WINRM-HTTPS-In-TCP) (Domain and Private profiles) and C(WINRM-HTTPS-In-TCP-PUBLIC)
+            (Public profile) in the group "Windows Remote Management"; a rollback deletes them again.
+          - Reads the host's firewall rules (three more Enumerates). V(false) leaves the firewall as it is.
+        type: bool
+        default: true
+      firewall_remote_addresses:
+        description:
+          - The remote addresses both rules admit. Left out, the scope Windows gives port 5985 - Domain and
+            Private from any address, Public from C(LocalSubnet) only (Microsoft Learn, "Security
+            Considerations for PowerShell Remoting using WinRM").
+        type: list
+        elements: str
   controls:
     description:
       - Judge the secure-baseline controls (the catalog the P(wsman.winrm.compliance#filter) filter uses) on the state

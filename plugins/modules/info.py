@@ -47,11 +47,14 @@ options:
         descriptor (a session configuration's own, else RootSDDL), the local groups and their members
         (C(Win32_Group), C(Win32_GroupUser)), UAC remote restrictions (C(LocalAccountTokenFilterPolicy)),
         and the Windows Firewall's scope per network profile for the listener ports.
+      - C(firewall), the Windows Firewall rules that decide who reaches WinRM, is read only when
+        asked (it costs three Enumerates of every firewall rule of the host).
       - C(verdict) judges whether WinRM is secure on this host and what to change (one or two
         requests, and a TLS handshake with an HTTPS listener when the task runs over HTTP).
     type: list
     elements: str
-    choices: [config, listeners, cert_mappings, policy, certificates, system, session_configurations, access, verdict]
+    choices: [config, listeners, cert_mappings, policy, certificates, system, session_configurations, access, verdict,
+              firewall]
     default: [config, listeners, cert_mappings, policy]
   certificate_expiry_days:
     description:
@@ -165,6 +168,14 @@ EXAMPLES = r"""
 - name: Say whether this host needs HTTPS, and what to change
   ansible.builtin.debug:
     msg: "{{ remoting.verdict.summary }}: {{ remoting.verdict.changes | join('; ') }}"
+- name: Which firewall rules admit WinRM, and from where
+  wsman.winrm.info:
+    gather: [listeners, firewall]
+  register: winrm_firewall
+
+- name: Show the enabled rules' ports and remote addresses
+  ansible.builtin.debug:
+    msg: "{{ winrm_firewall.firewall | selectattr('enabled') | map(attribute='name') | list }}"
 """
 
 RETURN = r"""
@@ -205,6 +216,19 @@ gpo_controlled:
   type: list
   elements: str
   sample: ["service.allow_unencrypted", "service.auth.basic"]
+firewall:
+  description:
+    - The inbound Windows Firewall rules that decide who reaches WinRM (C(MSFT_NetFirewallRule) with
+      its port and address filters) - both WinRM groups, and every inbound TCP rule for port 5985,
+      5986, 80, 443 or a listener's port - with the keys of the rules M(wsman.winrm.firewall_rule) returns.
+  returned: when O(gather) contains C(firewall)
+  type: list
+  elements: dict
+  sample:
+    - {name: WINRM-HTTP-In-TCP-PUBLIC, display_name: "Windows Remote Management (HTTP-In)", enabled: true,
+       profiles: [public], direction: inbound, action: allow, protocol: TCP, local_ports: ["5985"],
+       remote_addresses: [LocalSubnet], group: "@FirewallAPI.dll,-30267",
+       display_group: Windows Remote Management, policy_store_source_type: local, description: ""}
 cert_mappings:
   description: The CertMapping entries. Passwords are never returned (Windows does not return them).
   returned: when O(gather) contains C(cert_mappings)

@@ -36,7 +36,7 @@ VARIABLES: dict[str, t.Any] = {
     "profile": AUTO, "https_listener": True, "https_port": 5986, "https_connection_port": None,
     "certificate_thumbprint": "", "certificate": "auto", "certificate_issuer": "", "certificate_template": "",
     "certificate_min_days_left": 0, "certificate_renew_within_days": 30, "https_hostname": "",
-    "remove_http_listener": None,
+    "remove_http_listener": None, "https_firewall": True, "https_firewall_remote_addresses": None,
     "compatibility_listeners": False, "service_auth_kerberos": None, "service_auth_negotiate": True,
     "service_auth_certificate": None, "cbt_hardening_level": None,
     "root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)", "client_trusted_hosts": None,
@@ -46,7 +46,7 @@ VARIABLES: dict[str, t.Any] = {
     "benchmark": "cis_ws2022_v3", "stig": "auto", "deviations": {}, "allowed_sddl_trustees": [],
     "fail_on_noncompliance": False,
 }
-_BOOLEANS = {"https_listener", "remove_http_listener", "compatibility_listeners", "service_auth_kerberos",
+_BOOLEANS = {"https_listener", "https_firewall", "remove_http_listener", "compatibility_listeners", "service_auth_kerberos",
              "service_auth_negotiate", "service_auth_certificate", "write_policy", "override_conflicting_policy",
              "report", "fail_on_noncompliance"}
 
@@ -135,7 +135,10 @@ def desired_state(values: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     if https:
         port = int(values["https_port"])
         state["https"] = {"port": port, "connection_port": int(values["https_connection_port"] or port),
-                          "remove_http": bool(chosen("remove_http_listener"))}
+                          "remove_http": bool(chosen("remove_http_listener")),
+                          "firewall": bool(values["https_firewall"])}
+        if values["https_firewall_remote_addresses"]:
+            state["https"]["firewall_remote_addresses"] = list(values["https_firewall_remote_addresses"])
         if values["certificate_thumbprint"]:
             state["https"]["certificate_thumbprint"] = values["certificate_thumbprint"]
         elif values["certificate"] == "auto":

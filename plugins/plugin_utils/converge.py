@@ -4,8 +4,9 @@
 reads back, without Ansible's task machinery (the benchmark's plain script runs the same code).
 
 Order (Windows' safe order): the Group Policy values, then the winrm/config settings in one partial
-Put, then the HTTPS listener, the proof through a second session over HTTPS, and the removal of
-the HTTP listeners through that session. Each step is planned by the planner its module uses.
+Put, then the firewall rules that open the HTTPS port (no rule Windows ships admits 5986), the
+HTTPS listener, the proof through a second session over HTTPS, and the removal of the HTTP
+listeners through that session. Each step is planned by the planner its module uses.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     PolicyValues, option_for, plan_policy, same_value, writes_for,
 )
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import ConnectionFailed, Session, TimedOut, WSManError
+from ansible_collections.wsman.winrm.plugins.module_utils.guards import firewall_lockout_reasons
+from ansible_collections.wsman.winrm.plugins.plugin_utils import firewall as firewall_plans
 from ansible_collections.wsman.winrm.plugins.plugin_utils import listeners as listener_plans
 from ansible_collections.wsman.winrm.plugins.plugin_utils import settings
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
@@ -27,6 +30,7 @@ READ_PARTS = ("config", "listeners", "policy")
 CERTIFICATES = resources.CERTIFICATES
 POLICY_STEP = "policy values"
 SETTINGS_STEP = "WinRM settings"
+FIREWALL_STEP = "HTTPS firewall rules"
 HTTPS_STEP = "HTTPS listener"
 PROOF_STEP = "HTTPS proof"
 REMOVE_STEP = "HTTP listeners removed"
@@ -59,6 +63,8 @@ def area(step: plan.Step) -> list[str]:
         return [POLICY_STEP]
     if step.name.startswith(REMOVE_STEP):
         return [REMOVE_STEP]
+    if step.name.startswith(firewall_plans.STEP_PREFIXES):
+        return [FIREWALL_STEP]
     if step.name != SETTINGS_STEP:
         return [step.name] if step.changes else []
     names = []
@@ -76,13 +82,16 @@ def read_parts(args: t.Mapping[str, t.Any]) -> tuple[str, ...]:
     """What one read of the host takes: the certificate stores too when the HTTPS listener's
     certificate is chosen there (``certificate: auto``) or the controls judge listener certificates."""
     https = args.get("https") or {}
+    # The firewall rules too when the plan opens the HTTPS port (three Enumerates).
+    firewall = (resources.FIREWALL_PART,) if https.get("firewall") else ()
     if https.get("certificate") == "auto" or args.get("controls"):
-        return READ_PARTS + (CERTIFICATES,)
-    return READ_PARTS
+        return READ_PARTS + (CERTIFICATES,) + firewall
+    return READ_PARTS + firewall
 
 
 def view_parts(snapshot: resources.ConfigSnapshot) -> tuple[str, ...]:
-    return READ_PARTS + ((CERTIFICATES,) if snapshot.certificates is not None else ())
+    return READ_PARTS + ((CERTIFICATES,) if snapshot.certificates is not None else ()) + (
+        (resources.FIREWALL_PART,) if snapshot.firewall is not None else ())
 
 
 def same_endpoint(first: t.Any, second: t.Any) -> bool:
@@ -143,7 +152,8 @@ def plan_host(main: Session, https_session: Session | None, snapshot: resources.
     change.steps += settings_plan.steps
     listeners = settings.listeners_after_settings(snapshot.listeners, config_after)
     # 3-5. the HTTPS move
-    predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after), snapshot.certificates)
+    predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after), snapshot.certificates,
+                                         list(snapshot.firewall) if snapshot.firewall is not None else None)
     reasons = WSManAction.lockout_reasons(main.endpoint, snapshot.config, config_after, snapshot.listeners, listeners)
     https = args.get("https")
     if https:
@@ -203,12 +213,15 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
         if binding.warning:
             change.warnings.append(binding.warning)
     listeners_before = list(predicted.listeners)
+    planned = len(change.steps)
+    reasons = plan_firewall(change, main, predicted, https) if https.get("firewall") else []
+    opened = len(change.steps) > planned
     listener_plan = listener_plans.plan_listener(main, predicted, wanted, name=HTTPS_STEP)
     change.held += listener_plan.held
     change.steps += listener_plan.steps
     change.warnings += listener_plan.warnings
-    reasons = WSManAction.lockout_reasons(main.endpoint, snapshot.config, predicted.config, predicted.listeners,
-                                          listener_plan.predicted)
+    reasons += WSManAction.lockout_reasons(main.endpoint, snapshot.config, predicted.config, predicted.listeners,
+                                           listener_plan.predicted)
     reasons += listener_plans.certificate_lockout(main, listeners_before, listener_plan.predicted, machine)
     predicted.listeners = list(listener_plan.predicted)
     on_https = same_endpoint(main.endpoint, https_session.endpoint)
@@ -224,7 +237,7 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
             change.held += removal.held
             removals += removal.steps
             predicted.listeners = list(removal.predicted)
-    if not on_https and (listener_plan.steps or removals):
+    if not on_https and (listener_plan.steps or removals or opened):
         change.add(plan.Step(PROOF_STEP, [], lambda: resources.read_all(https_session, parts={"listeners"})))
     change.steps += removals
     if removals:
@@ -232,6 +245,40 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
         reasons += WSManAction.lockout_reasons(through.endpoint, predicted.config, predicted.config,
                                                listener_plan.predicted, predicted.listeners)
     return reasons
+
+
+def plan_firewall(change: plan.Plan, main: Session, predicted: resources.ConfigSnapshot,
+                  https: t.Mapping[str, t.Any]) -> list[str]:
+    """The inbound rules for the HTTPS port, created or brought to the wanted scope before the
+    listener (the proof could not reach it otherwise); returns the lockout reasons (a rerun that
+    connects over HTTPS and narrows the rule it came in through). ``predicted.firewall`` is updated."""
+    rules = list(predicted.firewall or [])
+    try:
+        wanted_rules = firewall_plans.https_rules(https["port"], https.get("firewall_remote_addresses"))
+    except ValueError as error:
+        raise AnsibleActionFail("https: firewall_%s" % error) from None
+    for wanted in wanted_rules:
+        index = next((i for i, rule in enumerate(rules) if rule.name.lower() == wanted.name.lower()), None)
+        try:
+            rule_plan = firewall_plans.plan_rule(main, rules[index] if index is not None else None, wanted)
+        except ValueError as error:
+            raise AnsibleActionFail("https: firewall: %s" % error) from None
+        if rule_plan.held is not None:
+            change.held.append(rule_plan.held)
+            continue
+        change.steps += rule_plan.steps
+        if rule_plan.steps and rule_plan.after is not None:
+            if index is None:
+                rules.append(rule_plan.after)
+            else:
+                rules[index] = rule_plan.after
+    before = [rule.to_dict() for rule in predicted.firewall or []]
+    predicted.firewall = rules
+    if before == [rule.to_dict() for rule in rules]:
+        return []
+    controller, host_address = firewall_plans.controller_address(main.endpoint)
+    return firewall_lockout_reasons(main.endpoint, controller, before, [rule.to_dict() for rule in rules],
+                                    host_address)
 
 
 # ---- after ---------------------------------------------------------------------------------
@@ -244,4 +291,6 @@ def read_back(session: Session, change: plan.Plan, snapshot: resources.ConfigSna
     now = resources.read_all(session, parts=("config", "listeners"))
     now.policy = change.predicted.policy if change.predicted is not None else snapshot.policy
     now.certificates = snapshot.certificates  # the stores are not what a converge changes
+    # The firewall rules as written: each Create and Put was confirmed by its reply.
+    now.firewall = change.predicted.firewall if change.predicted is not None else snapshot.firewall
     return now.to_dict(parts=view_parts(snapshot))

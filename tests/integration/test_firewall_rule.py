@@ -203,7 +203,7 @@ def test_group_policy_rules_are_refused_or_skipped(fleet, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"name": "WINRM-HTTP-In-TCP", "group": "Windows Remote Management"}, "mutually exclusive"),
+    ({"name": "WINRM-HTTP-In-TCP", "group": "Other Group"}, "does not move an existing rule to another group"),
     ({"enabled": True}, "one of the following is required"),
     ({"name": "WINRM-HTTP-In-TCP", "profiles": ["work"]}, "profiles"),
     ({"name": "WINRM-HTTP-In-TCP", "profiles": ["any", "domain"]}, "'any' stands alone"),
@@ -211,8 +211,13 @@ def test_group_policy_rules_are_refused_or_skipped(fleet, tmp_path):
     ({"name": "WINRM-HTTP-In-TCP", "remote_addresses": ["Any", "10.0.0.1"]}, "Any (or *) stands alone"),
     ({"name": "WINRM-HTTP-In-TCP", "remote_addresses": []}, "at least one entry"),
     ({"name": " ", "enabled": False}, "name must not be empty"),
-    ({"name": "NO-SUCH-RULE", "enabled": False}, "no firewall rule is named 'NO-SUCH-RULE'"),
+    ({"name": "NEW-RULE", "local_ports": ["70000"]}, "local_ports: '70000' is not a port"),
+    ({"name": "NEW-RULE", "protocol": "ICMPv4", "local_ports": ["5986"]}, "ports need protocol TCP or UDP"),
+    ({"name": "NEW-RULE", "protocol": "IGMPX"}, "protocol: 'IGMPX'"),
+    ({"name": "NEW-RULE", "display_name": " "}, "display_name must not be empty"),
+    ({"group": "Windows Remote Management", "local_ports": ["5986"]}, "local_ports: set only with name"),
     ({"group": "No Such Group", "enabled": False}, "WinRM groups: Windows Remote Management"),
+    ({"name": "NEW-RULE", "action": "deny"}, "action"),
 ])
 def test_bad_input(fleet, tmp_path, args, message):
     _name, host_vars = fleet.host("server2022")
@@ -220,3 +225,77 @@ def test_bad_input(fleet, tmp_path, args, message):
     (result,) = one(fleet, "server2022", [task(**args)], tmp_path)
     assert result["failed"] and message in result["msg"], result.get("msg")
     assert enumerate_rules(fleet, host_vars) == before
+
+
+# -- creating and deleting rules (New-NetFirewallRule / Remove-NetFirewallRule over CIM) ---------------
+
+PORTS = CIM + "MSFT_NetProtocolPortFilter"
+NEW_RULE = dict(name="WINRM-HTTPS-In-Test", display_name="WinRM HTTPS (test)", group="WinRM tests",
+                description="HTTPS from the management network", local_ports=["5986"], profiles=["domain", "private"],
+                remote_addresses=["10.20.0.0/16", "LocalSubnet"])
+
+
+def exists(fleet, host_vars, name) -> bool:
+    from pypsrp.exceptions import WSManFaultError
+
+    try:
+        get_instance(fleet, host_vars, RULE, name)
+        return True
+    except WSManFaultError as fault:
+        assert fault.code == 2150858752, fault   # "The WS-Management service cannot find the resource"
+        return False
+
+
+def test_create_change_and_delete_a_rule_read_back_with_pypsrp(fleet, tmp_path):
+    _name, host_vars = fleet.host("server2022")
+    (predicted,) = one(fleet, "server2022", [task(**NEW_RULE)], tmp_path / "check", check=True, diff=True)
+    assert predicted["changed"] is True and not predicted.get("failed"), predicted.get("msg")
+    assert predicted["changes"] == ["WINRM-HTTPS-In-Test.state"] and predicted["before"] == {}
+    assert predicted["diff"]["after"]["WINRM-HTTPS-In-Test"]["local_ports"] == ["5986"]
+    assert not exists(fleet, host_vars, "WINRM-HTTPS-In-Test")   # check mode sent nothing
+
+    created, again = one(fleet, "server2022", [task(**NEW_RULE), task(**NEW_RULE)], tmp_path / "create")
+    assert created["changed"] is True and created["after"] == predicted["after"], created.get("msg")
+    assert again["changed"] is False and again["changes"] == []
+    rule = get_instance(fleet, host_vars, RULE, "WINRM-HTTPS-In-Test")
+    assert values(rule, "ElementName") == ["WinRM HTTPS (test)"] and values(rule, "Enabled") == ["1"]
+    assert values(rule, "Profiles") == ["3"] and values(rule, "Direction") == ["1"] and values(rule, "Action") == ["2"]
+    assert values(rule, "Description") == ["HTTPS from the management network"]
+    assert values(rule, "RuleGroup") == ["WinRM tests"]
+    ports = get_instance(fleet, host_vars, PORTS, "WINRM-HTTPS-In-Test")
+    assert values(ports, "Protocol") == ["TCP"] and values(ports, "LocalPort") == ["5986"]
+    assert remote_addresses_of(fleet, host_vars, "WINRM-HTTPS-In-Test") == ["10.20.0.0/255.255.0.0", "LocalSubnet"]
+    assert created["after"]["WINRM-HTTPS-In-Test"]["display_group"] == "WinRM tests"
+    assert "WINRM-HTTPS-In-Test" in [item["name"] for item in created["rules"]]   # a rule for 5986: WinRM's
+
+    changed, = one(fleet, "server2022", [task(name="winrm-https-in-test", local_ports=["5986", "8443"],
+                                              action="block", enabled=False, description="changed")],
+                   tmp_path / "change", diff=True)
+    assert changed["changed"] is True, changed.get("msg")
+    assert changed["changes"] == ["WINRM-HTTPS-In-Test.action", "WINRM-HTTPS-In-Test.description",
+                                  "WINRM-HTTPS-In-Test.enabled", "WINRM-HTTPS-In-Test.local_ports"]
+    rule = get_instance(fleet, host_vars, RULE, "WINRM-HTTPS-In-Test")
+    assert values(rule, "Enabled") == ["2"] and values(rule, "Action") == ["4"] and values(rule, "Description") == [
+        "changed"]
+    assert values(get_instance(fleet, host_vars, PORTS, "WINRM-HTTPS-In-Test"), "LocalPort") == ["5986", "8443"]
+
+    (check_delete,) = one(fleet, "server2022", [task(name="WINRM-HTTPS-In-Test", state="absent")],
+                          tmp_path / "check-delete", check=True)
+    assert check_delete["changed"] is True, check_delete
+    assert exists(fleet, host_vars, "WINRM-HTTPS-In-Test")
+    deleted, gone = one(fleet, "server2022", [task(name="WINRM-HTTPS-In-Test", state="absent"),
+                                              task(name="WINRM-HTTPS-In-Test", state="absent")], tmp_path / "delete")
+    assert deleted["changed"] is True and deleted["changes"] == ["WINRM-HTTPS-In-Test.state"]
+    assert deleted["after"] == {} and gone["changed"] is False
+    assert not exists(fleet, host_vars, "WINRM-HTTPS-In-Test")
+    for uri in (PORTS, ADDRESSES):   # the filters went with the rule
+        from pypsrp.exceptions import WSManFaultError
+        with pytest.raises(WSManFaultError):
+            get_instance(fleet, host_vars, uri, "WINRM-HTTPS-In-Test")
+
+
+def test_deleting_the_rule_in_use_is_refused_unless_forced(fleet, tmp_path):
+    _name, host_vars = fleet.host("server2022")
+    (refused,) = one(fleet, "server2022", [task(name="WINRM-HTTP-In-TCP", state="absent")], tmp_path)
+    assert refused["failed"] and "lock this controller out" in refused["msg"], refused
+    assert exists(fleet, host_vars, "WINRM-HTTP-In-TCP")
