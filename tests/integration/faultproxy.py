@@ -385,7 +385,36 @@ def plain_state(host_vars: dict, https: bool = False, port: int | None = None) -
                 else:
                     value = _invoke(client, "GetStringValue", sSubKeyName=key, sValueName=name)["sValue"][0]
                 policy[key + "\\" + name] = value
-    return {"config": leaves, "listeners": sorted(listeners), "policy": policy}
+        firewall = _firewall_state(client)
+    return {"config": leaves, "listeners": sorted(listeners), "policy": policy, "firewall": firewall}
+
+
+def _firewall_state(client) -> dict:
+    """Every firewall rule: (Enabled, Profiles, Action, LocalPort, RemoteAddress) by InstanceID, with
+    plain Enumerates of MSFT_NetFirewallRule and its filters."""
+    import xml.etree.ElementTree as ET
+
+    cim = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/StandardCimv2/"
+
+    def items(class_name):
+        request = ET.Element("{http://schemas.xmlsoap.org/ws/2004/09/enumeration}Enumerate")
+        ET.SubElement(request, "{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}OptimizeEnumeration")
+        ET.SubElement(request, "{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}MaxElements").text = "1000"
+        reply = client.enumerate(cim + class_name, request)
+        found = {}
+        for element in reply.iter():
+            if _local(element.tag) == class_name:
+                values = {}
+                for child in element:
+                    values.setdefault(_local(child.tag), []).append(child.text or "")
+                found[values["InstanceID"][0]] = values
+        return found
+
+    rules, ports, addresses = (items(name) for name in (
+        "MSFT_NetFirewallRule", "MSFT_NetProtocolPortFilter", "MSFT_NetAddressFilter"))
+    return {name: (rule["Enabled"][0], rule["Profiles"][0], rule["Action"][0],
+                   tuple(ports.get(name, {}).get("LocalPort", [])), tuple(addresses.get(name, {}).get("RemoteAddress", [])))
+            for name, rule in rules.items()}
 
 
 class ProxiedHost:

@@ -30,9 +30,10 @@ PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    """Its own loopback /24, away from the harness' shared counter (other test runs use 127.0.40.x)."""
+    """Its own loopback /24, away from the harness' shared counter (127.<per process>.40.x and up), and
+    per pytest process, so two runs at once do not bind each other's 5986 (a port the firewall filters)."""
     process = FleetProcess(str(tmp_path_factory.mktemp("baseline-fleet")), hosts=6, profiles=FLEET_PROFILES,
-                           base_address="127.0.217.1").start()
+                           base_address=f"127.{100 + os.getpid() % 100}.217.1").start()
     try:
         yield Fleet(process)
     finally:
@@ -186,3 +187,41 @@ def test_the_playbook_takes_the_users_group(fleet, tmp_path):
                                           extra_vars={"secure_baseline_hosts": "dmz_servers"})
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert name in recap and recap[name]["failed"] == 0
+
+
+def test_the_baseline_opens_the_https_port_scoped_as_windows_scopes_5985(fleet, tmp_path):
+    """A new install filters 5986 (no rule Windows ships admits it); the audit predicts the two rules,
+    the apply creates them, enabled and scoped like WINRM-HTTP-In-TCP(-PUBLIC), and the HTTPS listener
+    answers through them. Read back with plain pypsrp and raw sockets."""
+    from test_sim_firewall import reach
+
+    name, host_vars = hosts_of(fleet, "server2022")[-1]
+    address = host_vars["ansible_host"]
+    assert reach(address, 5986) == "filtered"                  # before: the SYN is dropped, the attempt times out
+    assert not {"WINRM-HTTPS-In-TCP", "WINRM-HTTPS-In-TCP-PUBLIC"} & set(plain_state(host_vars)["firewall"])
+
+    audit, _recap, reports = run_role(fleet, tmp_path / "audit", check=True, limit=name)
+    assert audit.returncode == 0, audit.stdout[-3000:]
+    steps = report_of(reports, name)["steps"]
+    assert {"name": "firewall rule WINRM-HTTPS-In-TCP created", "changes": ["WINRM-HTTPS-In-TCP.state"]} in steps
+    assert "HTTPS firewall rules" in report_of(reports, name)["changed_steps"]
+    assert reach(address, 5986) == "filtered"                  # the audit sent nothing
+
+    applied, _recap, reports = run_role(fleet, tmp_path / "apply", limit=name)
+    assert applied.returncode == 0, applied.stdout[-3000:]
+    assert report_of(reports, name)["steps"] == steps
+    firewall = plain_state(host_vars, https=True)["firewall"]
+    # (Enabled, Profiles, Action, LocalPort, RemoteAddress): Domain+Private from Any, Public from the local subnet
+    assert firewall["WINRM-HTTPS-In-TCP"] == ("1", "3", "2", ("5986",), ("Any",))
+    assert firewall["WINRM-HTTPS-In-TCP-PUBLIC"] == ("1", "4", "2", ("5986",), ("LocalSubnet",))
+    assert reach(address, 5986) == "open"
+
+
+def test_the_https_rule_takes_the_users_addresses(fleet, tmp_path):
+    name, host_vars = hosts_of(fleet, "upgraded11")[0]
+    completed, _recap, _reports = run_role(fleet, tmp_path, limit=name, extra_vars={
+        "secure_baseline_https_firewall_remote_addresses": ["127.0.0.0/8", "10.20.0.0/16"]})
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    firewall = plain_state(host_vars, https=True)["firewall"]
+    for rule in ("WINRM-HTTPS-In-TCP", "WINRM-HTTPS-In-TCP-PUBLIC"):
+        assert firewall[rule][4] == ("127.0.0.0/255.0.0.0", "10.20.0.0/255.255.0.0"), firewall[rule]
