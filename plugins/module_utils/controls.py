@@ -333,6 +333,12 @@ CONTROLS: tuple[Control, ...] = (
                         "was read (wsman.winrm.converge reads it; wsman.winrm.info with gather: [verdict]).",
             fix="Apply the profile the verdict recommends: the role's secure_baseline_profile: auto picks "
                 "domain_kerberos on a domain member and workgroup_https elsewhere"),
+    # Microsoft Learn, "Security Considerations for PowerShell Remoting using WinRM": on public
+    # networks the default rule admits the same subnet only; "use caution when removing this rule".
+    Control("firewall_public_local_subnet", "WinRM firewall: on public networks, the local subnet only", "firewall",
+            ("firewall",), "LocalSubnet", "medium",
+            description="Judged on the firewall rules wsman.winrm.info gathers with gather: [firewall]; actual "
+                        "lists every enabled inbound allow rule for a WinRM port (the exposure)."),
 )
 
 CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
@@ -690,6 +696,29 @@ def _rule_verdict(control: Control, info: t.Mapping[str, t.Any], profile: str, o
     return status, code, reason
 
 
+_LOCAL_SUBNET_TOKENS = {"localsubnet", "localsubnet4", "localsubnet6"}
+
+
+def _rule_firewall(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
+    """The WinRM exposure (every enabled inbound allow rule for a WinRM port); fail when one of them
+    admits more than the local subnet on the Public profile."""
+    rules, _source = read_setting(info, control.settings[0])
+    if rules is MISSING:
+        return UNKNOWN, None, "the firewall rules were not gathered (wsman.winrm.info gather: [firewall])"
+    open_rules = [rule for rule in rules or [] if rule.get("enabled") and rule.get("direction", "inbound") == "inbound"
+                  and rule.get("action", "allow") == "allow"]
+    actual = ["%s: %s %s, %s, from %s" % (rule.get("name"), rule.get("protocol") or "Any",
+                                          ",".join(rule.get("local_ports") or ["Any"]),
+                                          "+".join(rule.get("profiles") or ["any"]),
+                                          ",".join(rule.get("remote_addresses") or ["Any"])) for rule in open_rules]
+    wide = [rule for rule in open_rules if {"public", "any"} & set(rule.get("profiles") or ["any"])
+            and any(str(address).lower() not in _LOCAL_SUBNET_TOKENS for address in rule.get("remote_addresses") or ["Any"])]
+    if wide:
+        return FAIL, actual, "open beyond the local subnet on public networks: %s" % "; ".join(
+            "%s (%s)" % (rule.get("name"), ", ".join(rule.get("remote_addresses") or ["Any"])) for rule in wide)
+    return PASS, actual, ""
+
+
 RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict]] = {
     "cert_present": _certificate_rule(_check_present),
     "cert_expiry": _certificate_rule(_check_expiry),
@@ -704,6 +733,7 @@ RULES: dict[str, t.Callable[[Control, t.Mapping[str, t.Any], str, dict], Verdict
     "not_wildcard": _rule_not_wildcard,
     "sddl": _rule_sddl,
     "verdict": _rule_verdict,
+    "firewall": _rule_firewall,
 }
 
 

@@ -60,7 +60,7 @@ def test_catalog_is_complete_and_ids_unique():
     assert set(SIX) | set(CIS_L2) | {
         "https_listener", "http_listener_removed", "compatibility_listeners_off", "cbt_hardening_strict",
         "credssp_off", "trusted_hosts_not_wildcard", "local_account_token_filter", "root_sddl_admins_only",
-        "security_verdict",
+        "security_verdict", "firewall_public_local_subnet",
     } | set(CERTIFICATE_CONTROLS) == set(ids)
     for control in controls.CONTROLS:
         assert control.rule in controls.RULES
@@ -298,9 +298,9 @@ def test_unknown_when_parts_were_not_gathered(server2022):
 
 def test_summarize(server2022, gpo):
     assert controls.summarize(controls.evaluate(server2022, "domain_kerberos")) == {
-        "pass": 4, "fail": 8, "deviation": 2, "not_applicable": 2, "unknown": 4, "total": 20}
+        "pass": 5, "fail": 8, "deviation": 2, "not_applicable": 2, "unknown": 4, "total": 21}
     assert controls.summarize(controls.evaluate(gpo, "workgroup_https")) == {
-        "pass": 11, "fail": 3, "deviation": 2, "not_applicable": 0, "unknown": 4, "total": 20}
+        "pass": 11, "fail": 4, "deviation": 2, "not_applicable": 0, "unknown": 4, "total": 21}
     assert controls.summarize([]) == {"pass": 0, "fail": 0, "deviation": 0, "not_applicable": 0, "unknown": 0,
                                       "total": 0}
 
@@ -343,7 +343,7 @@ def test_junit_parses_with_the_right_counts(server2022, gpo):
         assert len(suite.findall("testcase/skipped")) == int(suite.get("skipped")) \
             == counts["deviation"] + counts["not_applicable"]
         assert int(suite.get("errors")) == counts["unknown"] == len(CERTIFICATE_CONTROLS)
-    assert int(root.get("tests")) == 40 and int(root.get("failures")) == 9 + 3
+    assert int(root.get("tests")) == 42 and int(root.get("failures")) == 9 + 4
     case = suites["win-a"].find("testcase[@classname='win-a.service_basic']")
     assert case.find("failure").get("message").startswith("policy not configured")
     assert "WN22-CC-000500" in case.find("failure").text
@@ -374,9 +374,9 @@ def test_markdown_report(server2022, gpo):
     lines = report.splitlines()
     assert lines[0] == "# WinRM compliance report"
     assert "| host | pass | FAIL | deviation | n/a | unknown | total |" in lines
-    assert "| win-a | 5 | 9 | 2 | 0 | 4 | 20 |" in lines
-    assert "| win-b | 11 | 3 | 2 | 0 | 4 | 20 |" in lines
-    assert "| **all hosts** | 16 | 12 | 4 | 0 | 8 | 40 |" in lines
+    assert "| win-a | 6 | 9 | 2 | 0 | 4 | 21 |" in lines
+    assert "| win-b | 11 | 4 | 2 | 0 | 4 | 21 |" in lines
+    assert "| **all hosts** | 17 | 13 | 4 | 0 | 8 | 42 |" in lines
     assert "## win-a" in lines and "## win-b" in lines
     header = "| status | control | title | CIS | STIG | severity | expected | actual | reason |"
     assert lines.count(header) == 2
@@ -396,7 +396,7 @@ def test_markdown_before_after(server2022, gpo):
     lines = report.splitlines()
     assert lines[0] == "# Baseline run"
     assert "## Before and after" in lines
-    assert "| win-a | 8 | 2 | 4 | 10 |" in lines
+    assert "| win-a | 8 | 3 | 5 | 10 |" in lines
     assert "| win-a | service_basic | FAIL | pass |" in lines
     assert not any("| win-a | remote_shell_access |" in line for line in lines)  # unchanged
     unchanged = compliance_markdown(after, before=after)
@@ -476,3 +476,21 @@ def test_with_changes_says_what_an_apply_changes(server2022, gpo):
         values = {item["setting"]: item["value"] for item in target["evidence"]}
         assert all(values[item["setting"]] == item["to"] for item in row["change"]["settings"])
     assert all("change" not in row for row in controls.with_changes(before, before, before, applied=False))
+
+
+def test_the_public_profile_firewall_rule_beyond_the_local_subnet_fails(server2022, gpo):
+    """Microsoft's remoting guidance: on public networks the WinRM rule admits the local subnet only."""
+    shipped = by_id(controls.evaluate(server2022, "workgroup_https"))["firewall_public_local_subnet"]
+    assert shipped["status"] == "pass"
+    assert "WINRM-HTTP-In-TCP-PUBLIC: TCP 5985, public, from LocalSubnet" in shipped["actual"]
+    assert not any(item.startswith("WINRM-HTTP-Compat-In-TCP") for item in shipped["actual"])  # disabled
+    opened = by_id(controls.evaluate(gpo, "workgroup_https"))["firewall_public_local_subnet"]
+    assert opened["status"] == "fail"
+    assert opened["reason"] == ("open beyond the local subnet on public networks: "
+                                "WINRM-HTTP-In-TCP-GPO (10.0.0.0/255.0.0.0)")
+    any_profile = dict(server2022, firewall=[dict(rule, profiles=["any"], remote_addresses=["Any"])
+                                             for rule in server2022["firewall"][:1]])
+    assert by_id(controls.evaluate(any_profile, "domain_kerberos"))["firewall_public_local_subnet"]["status"] == "fail"
+    unread = {key: value for key, value in server2022.items() if key != "firewall"}
+    result = by_id(controls.evaluate(unread, "domain_kerberos"))["firewall_public_local_subnet"]
+    assert result["status"] == "unknown" and "gather: [firewall]" in result["reason"]
