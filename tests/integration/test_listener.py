@@ -10,6 +10,7 @@ import os
 import socket
 import time
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from pypsrp.exceptions import WSManFaultError
@@ -118,6 +119,39 @@ def certificate_thumbprint(fleet, name: str, role: str) -> str:
 
 
 # ---- create, change, delete ----------------------------------------------------------------------------
+
+# The ports these tests give listeners. No rule Windows ships admits them, so the firewall filters them
+# until a rule does: open them first, the way an administrator does before adding such a listener.
+TEST_PORTS = ["8085", "8086", "8443", "8444", "8445", "5990"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def firewall_open(fleet, tmp_path_factory):
+    names = ":".join(name for name, _hv in hosts_of(fleet, "server2022"))
+    opened = run_tasks(fleet, [{"wsman.winrm.firewall_rule": {
+        "name": "WinRM-Listener-Test-Ports", "display_name": "WinRM listeners on test ports",
+        "local_ports": TEST_PORTS, "remote_addresses": ["LocalSubnet"]}}], limit=names,
+        tmp_path=tmp_path_factory.mktemp("firewall"))
+    for name, _hv in hosts_of(fleet, "server2022"):
+        (result,) = opened[name]
+        assert result["changed"] is True and not result.get("failed"), result.get("msg")
+
+
+def test_a_listener_on_a_port_no_rule_admits_is_filtered(fleet, tmp_path):
+    """Windows Firewall: the listener is there, but the SYN to its port is dropped (the attempt times out)."""
+    from test_sim_firewall import reach
+
+    name, hv = hosts_of(fleet, "server2022")[0]
+    address = "IP:" + hv["ansible_host"]
+    (created,) = only_result(run_tasks(fleet, [listener_task(address=address, transport="http", port=8099)],
+                                       limit=name, tmp_path=tmp_path / "c"))
+    assert created["changed"] is True and read_listener(fleet, hv, address, "http")["port"] == 8099
+    try:
+        assert reach(hv["ansible_host"], bound_port(fleet, name, 8099)) == "filtered"
+    finally:
+        run_tasks(fleet, [listener_task(address=address, transport="http", state="absent")], limit=name,
+                  tmp_path=tmp_path / "d")
+
 
 def test_http_listener_create_change_delete(fleet, tmp_path):
     name, hv = hosts_of(fleet, "server2022")[0]
