@@ -704,16 +704,19 @@ class Connection(BuiltinWinRMAdapter):
                     "ansible_winrm_ca_trust_path, never from REQUESTS_CA_BUNDLE): %s" % (where, text))
         if HAS_PYWINRM and isinstance(error, requests.exceptions.ProxyError):
             return "%s: the proxy %s failed: %s" % (where, endpoint.proxy, text)
+        # A WinRM 1.1 host has no listener on 5985/5986 and no firewall rule for them either: the
+        # attempt is refused, or (Windows Firewall dropping the SYN) times out.
+        legacy_hint = ""
+        if endpoint.port in CLIENT_DEFAULT_PORTS and not endpoint.proxy:
+            legacy_hint = (". Port %d is the WinRM 2.0 default; a WinRM 1.1 host listens on 80 (HTTP) / 443 "
+                           "(HTTPS) instead: if this host is one, set wsman_winrm_legacy_ports: true (or an "
+                           "explicit ansible_port, or wsman_winrm_connection_uri). %s never falls back to "
+                           "another port by itself" % (endpoint.port, PLUGIN_NAME))
         if HAS_PYWINRM and isinstance(error, requests.exceptions.Timeout) or re.search(r"timed\s+out", text, re.I):
-            return "%s: the connection attempt timed out: %s" % (where, text)
+            connecting = HAS_PYWINRM and isinstance(error, requests.exceptions.ConnectTimeout)
+            return "%s: the connection attempt timed out: %s%s" % (where, text, legacy_hint if connecting else "")
         if _connection_refused(error):
-            message = "%s: connection refused" % where
-            if endpoint.port in CLIENT_DEFAULT_PORTS and not endpoint.proxy:
-                message += (". Port %d is the WinRM 2.0 default; a WinRM 1.1 host listens on 80 (HTTP) / 443 "
-                            "(HTTPS) instead: if this host is one, set wsman_winrm_legacy_ports: true (or an "
-                            "explicit ansible_port, or wsman_winrm_connection_uri). %s never falls back to "
-                            "another port by itself" % (endpoint.port, PLUGIN_NAME))
-            return message
+            return "%s: connection refused%s" % (where, legacy_hint)
         return "%s: %s" % (where, text)
 
     def _scrub(self, text: str) -> str:

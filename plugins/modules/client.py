@@ -59,6 +59,9 @@ options:
       - C(set) makes TrustedHosts exactly O(trusted_hosts) (order of the list kept, duplicates dropped).
       - C(add) adds the entries that are missing and keeps the others, in their order.
       - C(remove) removes the given entries and keeps the others.
+      - C(*) trusts every host and stands alone (Windows takes no list with C(*) in it, MS-WSMV
+        2.2.4.6) - C(set) with C(*) and other entries is refused, C(add) of C(*) makes the list C(*)
+        alone, and names added to C(*) change nothing.
     type: str
     choices: [set, add, remove]
     default: set

@@ -259,10 +259,17 @@ def merge_trusted_hosts(current: t.Sequence[str], wanted: t.Sequence[str], mode:
         return kept
 
     current = list(current or [])
+    # MS-WSMV 2.2.4.6: TrustedHosts is blank, "*" alone, or a list of names and patterns (each at
+    # least two characters), so "*" never shares the list with other entries; Windows refuses "a,b,*".
     if mode == "set":
+        if "*" in wanted and len(unique(wanted)) > 1:
+            raise AnsibleActionFail("trusted_hosts: '*' stands alone (it trusts every host; Windows refuses it in a "
+                                    "list, MS-WSMV 2.2.4.6): give ['*'] or the host names")
         return unique(wanted)
     if mode == "add":
-        return unique([*current, *wanted])
+        # Adding '*' trusts every host: the list becomes '*' alone; adding names to '*' changes nothing.
+        merged = unique([*current, *wanted])
+        return ["*"] if "*" in merged else merged
     if mode == "remove":
         unwanted = {item.lower() for item in wanted}
         return [item for item in current if item.lower() not in unwanted]
@@ -351,13 +358,14 @@ def predicted_compatibility_listeners(listeners: t.Sequence[config.Listener],
         if transport in existing:
             result.append(existing[transport])
             continue
-        thumbprint: str | None = ""
+        thumbprint: str = ""
         if transport == "HTTPS":
             https = [item for item in listeners
                      if not item.is_compatibility and (item.get("transport") or "").upper() == "HTTPS"
                      and item.get("certificate_thumbprint")]
+            # Neither: Enumerate shows an empty CertificateThumbprint, as for the HTTP listeners.
             thumbprint = (config_after.service.get("certificate_thumbprint")
-                          or (https[0].get("certificate_thumbprint") if https else None))
+                          or (https[0].get("certificate_thumbprint") if https else ""))
         listener = config.Listener({"address": "*", "transport": transport, "port": spec.port, "hostname": "",
                                     "enabled": True, "url_prefix": "wsman"}, source=config.SOURCE_COMPATIBILITY)
         listener.values["certificate_thumbprint"] = thumbprint

@@ -137,6 +137,12 @@ def test_turn_the_compatibility_listeners_on_and_off(fleet, tmp_path):
     assert again["changed"] is False and again["compatibility_listeners"] == done["compatibility_listeners"]
     assert not again.get("warnings")  # warns only about what it changes
 
+    # A new install has no HTTPS listener whose certificate the compatibility listener could take: give
+    # the service its certificate first, as Microsoft's port configuration article says (else it does
+    # not listen).
+    (certified,) = only_result(run_tasks(fleet, [{"wsman.winrm.service": {
+        "certificate_thumbprint": hv["wsman_winrm_sim_thumbprint"]}}], limit=name, tmp_path=tmp_path / "cert"))
+    assert certified["changed"] is True, certified.get("msg")
     https_on = compat(https=True)
     (predicted,) = only_result(run_tasks(fleet, [https_on], limit=name, check=True, tmp_path=tmp_path / "c2"))
     (done,) = only_result(run_tasks(fleet, [https_on], limit=name, tmp_path=tmp_path / "r2"))
@@ -145,6 +151,14 @@ def test_turn_the_compatibility_listeners_on_and_off(fleet, tmp_path):
         [("HTTP", 80), ("HTTPS", 443)]
     assert any("443" in w for w in done["warnings"])
     assert compatibility_listeners(fleet, hv) == done["compatibility_listeners"]
+    # As the warning says: Windows predefines no rule for 443, so the firewall drops the SYN until one admits it.
+    from test_sim_firewall import reach
+    assert wait_for(lambda: bound_port(fleet, name, 443) is not None)
+    assert reach(hv["ansible_host"], bound_port(fleet, name, 443)) == "filtered"
+    (opened,) = only_result(run_tasks(fleet, [{"wsman.winrm.firewall_rule": {
+        "name": "WinRM-Compat-HTTPS-In", "display_name": "WinRM compatibility HTTPS (443)", "local_ports": [443],
+        "remote_addresses": ["LocalSubnet"]}}], limit=name, tmp_path=tmp_path / "fw"))
+    assert opened["changed"] is True, opened.get("msg")
     assert answers(fleet, name, 443, https=True)
 
     ports = {80: bound_port(fleet, name, 80), 443: bound_port(fleet, name, 443)}

@@ -69,3 +69,16 @@ def test_entries_windows_takes():
     entries = ["10.0.0.5", "fe80::1", "[fe80::1]", "web-01.corp.example.com", "*.example.com", "192.168.1.*", "<local>",
                "NETBIOS_NAME"]
     assert trusted_host_entries(entries) == entries
+
+
+def test_the_wildcard_stands_alone():
+    """MS-WSMV 2.2.4.6: blank, '*', or a list of names and patterns; Windows refuses 'a,b,*'."""
+    from ansible.errors import AnsibleActionFail
+    from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import merge_trusted_hosts
+
+    assert merge_trusted_hosts(["web01", "web02"], ["*"], "add") == ["*"]
+    assert merge_trusted_hosts(["*"], ["web03"], "add") == ["*"]
+    assert merge_trusted_hosts(["*"], ["*"], "remove") == []
+    assert merge_trusted_hosts([], ["*", "*"], "set") == ["*"]
+    with pytest.raises(AnsibleActionFail, match="'\\*' stands alone"):
+        merge_trusted_hosts([], ["web01", "*"], "set")
