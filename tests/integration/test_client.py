@@ -84,14 +84,16 @@ def test_trusted_hosts_modes(fleet, main_host, tmp_path):
     run = run_tasks(fleet, [
         trusted({"trusted_hosts": ["*"], "trusted_hosts_mode": "add"}),
         trusted({"trusted_hosts": ["*"], "trusted_hosts_mode": "remove"}),
+        trusted({"trusted_hosts": ["web01.corp.example.com"]}),
         trusted({"trusted_hosts": []}),
         trusted({"trusted_hosts": []}),
     ], limit=name, tmp_path=tmp_path / "wildcard")
-    wildcard, unwildcard, emptied, empty_again = run[name]
+    wildcard, unwildcard, one_again, emptied, empty_again = run[name]
     # MS-WSMV 2.2.4.6: "*" stands alone (Windows refuses "web01,web02,*"): adding it trusts every host.
     assert wildcard["changed"] is True and wildcard["trusted_hosts"] == ["*"], wildcard.get("msg")
     assert any("never *" in warning for warning in wildcard["warnings"])
-    assert unwildcard["changed"] is True and "warnings" not in unwildcard
+    assert unwildcard["changed"] is True and unwildcard["trusted_hosts"] == [] and "warnings" not in unwildcard
+    assert one_again["changed"] is True and one_again["trusted_hosts"] == ["web01.corp.example.com"]
     assert emptied["changed"] is True and emptied["trusted_hosts"] == []
     assert empty_again["changed"] is False
     assert read_client(fleet, host_vars)["TrustedHosts"] == ""
