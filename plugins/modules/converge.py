@@ -550,6 +550,7 @@ EXAMPLES = r"""
       profile: workgroup_https
     report:
       dir: "{{ lookup('env', 'PWD') }}/compliance"
+    details: true   # before, after and predicted in the result (a large fleet leaves them out)
   register: winrm
 
 - name: Show what the host holds

@@ -25,7 +25,7 @@ description:
     "Windows Remote Management", and C(WINRM-HTTP-Compat-In-TCP) (port 80) in the group
     "Windows Remote Management (Compatibility)". Client editions name them
     C(WINRM-HTTP-In-TCP-NoScope) (Domain, Private) and C(WINRM-HTTP-In-TCP) (Public). No rule
-    opens the HTTPS port 5986: create one before an HTTPS listener can be reached (the role
+    opens the HTTPS port 5986, so create one before an HTTPS listener can be reached (the role
     M(wsman.winrm.secure_baseline) does).
   - Windows turns the port 80 rule on when the compatibility HTTP listener is enabled (see
     M(wsman.winrm.compat_listener)); this module can turn it off again once no WinRM 1.1 client needs it.
@@ -82,7 +82,7 @@ options:
     type: str
   local_ports:
     description:
-      - The local ports the rule admits: port numbers, ranges (V(5985-5986)) or V(Any) alone.
+      - The local ports the rule admits - port numbers, ranges (V(5985-5986)) or V(Any) alone.
         Ports need O(protocol) V(TCP) or V(UDP).
     type: list
     elements: str
