@@ -69,6 +69,11 @@ class ActionModule(WSManAction):
         after: dict[str, resources.FirewallRule | None] = {}
         targets: list[tuple[resources.FirewallRule | None, str]] = [(rule, rule.name) for rule in selected]
         if args.get("name") and not targets:
+            if args.get("state") != "absent" and args.get("local_ports") is None:
+                # A name alone (a typo, a rule another host has) never creates a rule for every port.
+                winrm = ", ".join(sorted(rule.name for rule in resources.winrm_firewall_rules(rules))) or "none"
+                raise AnsibleActionFail(f"no firewall rule is named {args['name']!r} on this host (its WinRM rules: "
+                                        f"{winrm}). To create it, give local_ports (and protocol, display_name...).")
             targets = [(None, args["name"].strip())]   # not on the host: state present creates it
         for current, name in targets:
             options = dict(args) if args.get("name") else {key: args.get(key) for key in GROUP_OPTIONS + ("state",)}

@@ -48,7 +48,9 @@ options:
     description:
       - The rule's name (its C(InstanceID), what C(New-NetFirewallRule -Name) and
         C(Get-NetFirewallRule -Name) take), for example C(WINRM-HTTP-In-TCP-PUBLIC). Matched
-        case-insensitively. A name the host does not have is created (O(state=present)).
+        case-insensitively. A name the host does not have is created (O(state=present)) when
+        O(local_ports) is given; without it the task fails naming the host's WinRM rules, so a
+        mistyped name never creates a rule.
       - At least one of O(name) and O(group) is required.
     type: str
   state:

@@ -215,6 +215,8 @@ def test_group_policy_rules_are_refused_or_skipped(fleet, tmp_path):
     ({"name": "NEW-RULE", "protocol": "ICMPv4", "local_ports": ["5986"]}, "ports need protocol TCP or UDP"),
     ({"name": "NEW-RULE", "protocol": "IGMPX"}, "protocol: 'IGMPX'"),
     ({"name": "NEW-RULE", "display_name": " "}, "display_name must not be empty"),
+    ({"name": "NO-SUCH-RULE", "enabled": False}, "no firewall rule is named 'NO-SUCH-RULE' on this host (its WinRM "
+                                                 "rules: WINRM-HTTP-Compat-In-TCP, WINRM-HTTP-In-TCP"),
     ({"group": "Windows Remote Management", "local_ports": ["5986"]}, "local_ports: set only with name"),
     ({"group": "No Such Group", "enabled": False}, "WinRM groups: Windows Remote Management"),
     ({"name": "NEW-RULE", "action": "deny"}, "action"),
