@@ -150,8 +150,7 @@ def plan_rule(session: t.Any, current: FirewallRule | None, wanted: WantedRule) 
             else:
                 steps.append(plan.Step("firewall rule %s %s" % (name, what), [], send))
         return RulePlan(steps, rule)
-    if wanted.group is not None and wanted.group.strip().lower() not in (current.group.lower(),
-                                                                          current.display_group.lower()):
+    if wanted.group is not None and not current.in_group(wanted.group):
         raise ValueError("group: the rule %s is in the group %r; Windows does not move an existing rule to another "
                          "group (Set-NetFirewallRule has no such parameter). Delete it first (state: absent) or "
                          "leave group out." % (name, current.display_group or current.group or ""))
