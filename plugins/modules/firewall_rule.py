@@ -26,7 +26,7 @@ description:
     "Windows Remote Management (Compatibility)". Client editions name them
     C(WINRM-HTTP-In-TCP-NoScope) (Domain, Private) and C(WINRM-HTTP-In-TCP) (Public). No rule
     opens the HTTPS port 5986, so create one before an HTTPS listener can be reached (the role
-    M(wsman.winrm.secure_baseline) does).
+    C(wsman.winrm.secure_baseline) does).
   - Windows turns the port 80 rule on when the compatibility HTTP listener is enabled (see
     M(wsman.winrm.compat_listener)); this module can turn it off again once no WinRM 1.1 client needs it.
   - The rules are read with one Enumerate of each class. A change is at most one partial Put per
