@@ -338,7 +338,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("firewall_public_local_subnet", "WinRM firewall: on public networks, the local subnet only", "firewall",
             ("firewall",), "LocalSubnet", "medium",
             description="Judged on the firewall rules wsman.winrm.info gathers with gather: [firewall]; actual "
-                        "lists every enabled inbound allow rule for a WinRM port (the exposure)."),
+                        "lists every enabled inbound allow rule for a port a WinRM listener uses (the exposure)."),
 )
 
 CONTROLS_BY_ID: dict[str, Control] = {control.id: control for control in CONTROLS}
@@ -699,6 +699,17 @@ def _rule_verdict(control: Control, info: t.Mapping[str, t.Any], profile: str, o
 _LOCAL_SUBNET_TOKENS = {"localsubnet", "localsubnet4", "localsubnet6"}
 
 
+def _port_token_covers(token: t.Any, ports: t.Iterable[int]) -> bool:
+    """Whether a LocalPort token (Any, 5985, 5985-5986) covers one of the ports."""
+    text = str(token).strip()
+    if text.lower() == "any":
+        return True
+    low, _sep, high = text.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return False
+    return any(int(low) <= port <= int(high or low) for port in ports)
+
+
 def _rule_firewall(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
     """The WinRM exposure (every enabled inbound allow rule for a WinRM port); fail when one of them
     admits more than the local subnet on the Public profile."""
@@ -707,6 +718,13 @@ def _rule_firewall(control: Control, info: t.Mapping[str, t.Any], profile: str, 
         return UNKNOWN, None, "the firewall rules were not gathered (wsman.winrm.info gather: [firewall])"
     open_rules = [rule for rule in rules or [] if rule.get("enabled") and rule.get("direction", "inbound") == "inbound"
                   and rule.get("action", "allow") == "allow"]
+    listeners = _enabled_listeners(info)
+    if listeners is not None:
+        # Exposure is where WinRM listens: a rule for a port no listener uses (port 80 after the
+        # compatibility listener was turned off) admits nothing of WinRM's.
+        ports = {int(l["port"]) for l in listeners if str(l.get("port", "")).isdigit()}
+        open_rules = [rule for rule in open_rules if any(_port_token_covers(token, ports)
+                                                         for token in rule.get("local_ports") or ["Any"])]
     actual = ["%s: %s %s, %s, from %s" % (rule.get("name"), rule.get("protocol") or "Any",
                                           ",".join(rule.get("local_ports") or ["Any"]),
                                           "+".join(rule.get("profiles") or ["any"]),

@@ -106,7 +106,9 @@ def test_every_profile_audited_applied_and_rerun_with_no_change(fleet, original_
         failing = {c["id"]: c for c in result["compliance"]["after"] if c["status"] == "fail"}
         if profile == "upgraded11":
             # Group Policy turns the compatibility listeners on: left as it is, its control failed naming it.
-            assert set(failing) == {"compatibility_listeners_off"}, failing
+            # ... and Windows' port-80 rule admits any address on public networks to the listener kept on 80.
+            assert set(failing) == {"compatibility_listeners_off", "firewall_public_local_subnet"}, failing
+            assert "WINRM-HTTP-Compat-In-TCP (Any)" in failing["firewall_public_local_subnet"]["reason"]
             assert "Turn On Compatibility HTTP Listener" in failing["compatibility_listeners_off"]["reason"]
             assert sorted(result["policy_skipped"]) == ["service.enable_compatibility_http_listener",
                                                         "service.enable_compatibility_https_listener"]

@@ -491,6 +491,10 @@ def test_the_public_profile_firewall_rule_beyond_the_local_subnet_fails(server20
     any_profile = dict(server2022, firewall=[dict(rule, profiles=["any"], remote_addresses=["Any"])
                                              for rule in server2022["firewall"][:1]])
     assert by_id(controls.evaluate(any_profile, "domain_kerberos"))["firewall_public_local_subnet"]["status"] == "fail"
+    # A rule for a port no listener uses exposes nothing of WinRM's (port 80 without the compatibility listener).
+    port_80 = dict(server2022, firewall=[dict(rule, enabled=True, profiles=["any"], remote_addresses=["Any"])
+                                         for rule in server2022["firewall"] if rule["local_ports"] == ["80"]])
+    assert by_id(controls.evaluate(port_80, "domain_kerberos"))["firewall_public_local_subnet"]["status"] == "pass"
     unread = {key: value for key, value in server2022.items() if key != "firewall"}
     result = by_id(controls.evaluate(unread, "domain_kerberos"))["firewall_public_local_subnet"]
     assert result["status"] == "unknown" and "gather: [firewall]" in result["reason"]
