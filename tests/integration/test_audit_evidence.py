@@ -21,15 +21,17 @@ from harness import ROOT, run_tasks
 
 # One host per profile the info module can read; the workstation has no listener, so it is the host
 # that could not be assessed. The WinRM 1.1 host is judged with the workgroup profile, the others
-# with the domain profile; the upgraded host's policy values are not gathered (its six STIG controls
-# are unknown); the GPO host and the 2022 host declare a deviation (the latter on a STIG rule).
+# with the domain profile; the upgraded host's policy values and firewall rules are not gathered (its
+# six STIG controls and the firewall control are unknown); the GPO host and the 2022 host declare a
+# deviation (the latter on a STIG rule).
 FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,workstation"
 OUTPUT = os.path.join(ROOT, "tests", "output", "audit-evidence")
 DEVIATION_REASON = "Accepted by the ISSO until the agents move to certificates"
 
 TASKS = [
     {"name": "Read the WinRM configuration",
-     "wsman.winrm.info": {"gather": "{{ ['config', 'listeners'] if 'sim_upgraded11' in group_names else omit }}"},
+     "wsman.winrm.info": {"gather": "{{ ['config', 'listeners'] if 'sim_upgraded11' in group_names else "
+                                    "['config', 'listeners', 'cert_mappings', 'policy', 'firewall'] }}"},
      # A host that does not answer is unreachable; the play keeps it so that the evidence names it.
      "ignore_unreachable": True},
     {"name": "Judge it",
