@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the wsman.winrm collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Event forwarding across WinRM 1.1 and 2.0: ``collector_initiated`` and ``source_initiated`` (docs: the .yml files beside).
+"""Event forwarding across WinRM 1.1 and 2.0: ``collector_initiated``, ``source_initiated`` and
+``collector_url`` (docs: the .yml files beside).
 
 The three event-forwarding tables of Microsoft, "Details on secure port configuration for
 WS-Management in Windows 7 and Windows Server 2008 R2", as data: one row per (collector state,
@@ -193,8 +194,31 @@ def source_initiated(collector_fqdn: str, collector: str = "new", source: str = 
     }
 
 
+def _works_for_new(row: t.Dict[str, t.Any], server: str) -> bool:
+    """A Server= value new subscriptions can use in this table's row ("works correctly": any form the table has)."""
+    return row["article"]["new_subscriptions"] == WORKS_TEXT or server in row["alternatives"]
+
+
+def collector_url(fqdn: str, collector: str = "new", source: str = "new") -> str:
+    """Collector FQDN -> one Server= value for a new source-initiated subscription that works whichever form
+    existing subscriptions use: the Server=<FQDN> table's value when the Server=http://<FQDN> table accepts it,
+    else that table's (both answers come from ``source_initiated``)."""
+    try:
+        by_fqdn = source_initiated(fqdn, collector, source, existing="fqdn")
+        by_http = source_initiated(fqdn, collector, source, existing="http")
+    except AnsibleFilterError as error:
+        raise AnsibleFilterError(str(error).replace("wsman.winrm.source_initiated", "wsman.winrm.collector_url")) from None
+    for server in (by_fqdn["server"], by_http["server"]):
+        if _works_for_new(by_fqdn, server) and _works_for_new(by_http, server):
+            return server
+    raise AnsibleFilterError("wsman.winrm.collector_url: the article's two source-initiated tables have no common "
+                             "Server= value for collector %s, source %s; use wsman.winrm.source_initiated with the "
+                             "form your subscriptions use" % (collector, source))
+
+
 class FilterModule:
     """wsman.winrm event-forwarding filters."""
 
     def filters(self) -> t.Dict[str, t.Callable[..., t.Any]]:
-        return {"collector_initiated": collector_initiated, "source_initiated": source_initiated}
+        return {"collector_initiated": collector_initiated, "source_initiated": source_initiated,
+                "collector_url": collector_url}

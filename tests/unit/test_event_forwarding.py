@@ -19,7 +19,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wsman.winrm.plugins.filter.event_forwarding import (
-    COLLECTOR_INITIATED, SOURCE_INITIATED, FilterModule, collector_initiated, source_initiated)
+    COLLECTOR_INITIATED, SOURCE_INITIATED, FilterModule, collector_initiated, collector_url, source_initiated)
 
 STATE = {"New installation of Windows 7": "new", "WinRM 1.1 installed": "winrm11", "Upgraded to WinRM 2.0": "upgraded"}
 WORKS = "The event forwarding works correctly."
@@ -150,8 +150,9 @@ def test_ipv6_hosts_get_brackets():
     assert source_initiated("2001:db8::5", "new", "winrm11")["server"] == "http://[2001:db8::5]:5985"
 
 
-def test_filter_module_exports_both():
-    assert FilterModule().filters() == {"collector_initiated": collector_initiated, "source_initiated": source_initiated}
+def test_filter_module_exports_all_three():
+    assert FilterModule().filters() == {"collector_initiated": collector_initiated, "source_initiated": source_initiated,
+                                        "collector_url": collector_url}
 
 
 PLAYBOOK = """

@@ -1,16 +1,15 @@
-"""The endpoint filters: wsman.winrm.endpoint and wsman.winrm.collector_url."""
+"""The endpoint filter (wsman.winrm.endpoint) and wsman.winrm.collector_url (which delegates to source_initiated)."""
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wsman.winrm.plugins.filter.endpoint import (
-    ENDPOINT_KEYS,
-    SOURCE_INITIATED_SERVER,
+from ansible_collections.wsman.winrm.plugins.filter.endpoint import ENDPOINT_KEYS, FilterModule, endpoint
+from ansible_collections.wsman.winrm.plugins.filter.event_forwarding import (
+    SOURCE_INITIATED,
     WINRM_STATES,
-    FilterModule,
     collector_url,
-    endpoint,
+    source_initiated,
 )
 
 SECRET = "Filter-Pa55-never-shown"
@@ -18,7 +17,7 @@ PROXY_SECRET = "Filter-proxy-never-shown"
 
 
 def test_filters_registered():
-    assert FilterModule().filters() == {"endpoint": endpoint, "collector_url": collector_url}
+    assert FilterModule().filters() == {"endpoint": endpoint}
 
 
 def test_endpoint_filter_result_has_no_credentials():
@@ -65,7 +64,8 @@ def test_endpoint_filter_rejects_non_mapping():
         endpoint("win1")
 
 
-# Seed 000, source-initiated subscriptions, "new subscriptions" column.
+# Microsoft, "Details on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2",
+# the two source-initiated tables, "new subscriptions" column: one value that works with either table.
 @pytest.mark.parametrize("collector, source, server", [
     ("new", "new", "wec.example.com"),
     ("new", "winrm11", "http://wec.example.com:5985"),
@@ -81,8 +81,18 @@ def test_collector_url_seed_table(collector, source, server):
     assert collector_url("wec.example.com", collector, source) == server
 
 
-def test_collector_url_table_is_complete():
-    assert set(SOURCE_INITIATED_SERVER) == {(c, s) for c in WINRM_STATES for s in WINRM_STATES}
+def test_collector_url_answers_from_source_initiated():
+    """One place: collector_url's value is one source_initiated allows for new subscriptions in both tables
+    (or the table's cell says any form works), for every row."""
+    assert {(c, s) for _form, c, s in SOURCE_INITIATED} == {(c, s) for c in WINRM_STATES for s in WINRM_STATES}
+    for collector in WINRM_STATES:
+        for source in WINRM_STATES:
+            server = collector_url("wec.example.com", collector, source)
+            for form in ("fqdn", "http"):
+                row = source_initiated("wec.example.com", collector, source, existing=form)
+                assert (server in row["alternatives"]
+                        or row["article"]["new_subscriptions"] == "The event forwarding works correctly."), (
+                    collector, source, form)
 
 
 def test_collector_url_defaults_and_ipv6():

@@ -40,6 +40,8 @@ NAME_PREFIX = {
     "workstation": "SIM-WKS",
     "basic_unencrypted": "SIM-BASIC",
     "server2022_jea": "SIM-JEA",
+    "winrm11_scoped": "SIM-W11S",
+    "winrm11_ports": "SIM-W11P",
 }
 ROSTER_FILE = "fleet.json"
 ACCOUNTS_FILE = "accounts.json"

@@ -13,6 +13,8 @@ on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py
 |                  | with the machine certificate, and a firewall rule admitting 5986 |
 | winrm11 | a WinRM 1.1 host: listeners on 80 and 443, 1.1 defaults, the port-80 rule on |
 | upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
+| winrm11_scoped | a WinRM 1.1 host on 80/443 whose administrator replaced the predefined rules by a rule of their own (TCP 80 and 5985 from the local subnet): the port-80 rule and the 5985 rules disabled |
+| winrm11_ports | a WinRM 1.1 host whose listeners are not on 80/443 (HTTP 8080, HTTPS 8443), admitted by a rule of the administrator's; the port-80 rule disabled |
 | gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |
 | workstation | a client SKU: the service has no listener, the client firewall rules are off |
 | basic_unencrypted | a new install opened up as image-build recipes do: service Basic and AllowUnencrypted on |
@@ -29,13 +31,15 @@ from __future__ import annotations
 
 import copy
 
-from .model import accounts, firewall, network, plugins
+from .model import accounts, firewall, httpsys, network, plugins
 from .model.listeners import listener, server_certificate
 from .model.registry import (CLIENT_POLICY, REG_DWORD, REG_SZ, SERVICE_POLICY, base_keys, set_policy)
 from .state import VERSION
 
 PROFILES = ("server2022", "server2022_https", "winrm11", "upgraded11", "gpo", "workstation", "basic_unencrypted",
-            "server2022_jea")
+            "server2022_jea", "winrm11_scoped", "winrm11_ports")
+# WinRM 1.1 hosts: the old limits and DefaultPorts 80/443.
+WINRM11_PROFILES = ("winrm11", "winrm11_scoped", "winrm11_ports")
 
 DEFAULT_ROOT_SDDL = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)"
 
@@ -127,14 +131,17 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
         https = _https_listener(cert_store, host_name, 5986)
         if https:
             listeners.append(https)
-    elif profile == "winrm11":
+    elif profile in WINRM11_PROFILES:
         _merge(config, copy.deepcopy(_OLD_LIMITS))
         config["Client"]["DefaultPorts"] = {"HTTP": "80", "HTTPS": "443"}
         config["Service"]["DefaultPorts"] = {"HTTP": "80", "HTTPS": "443"}
-        listeners.append(listener(port="80"))
-        https = _https_listener(cert_store, host_name, 443)
+        http_port, https_port = (8080, 8443) if profile == "winrm11_ports" else (80, 443)
+        listeners.append(listener(port=str(http_port)))
+        https = _https_listener(cert_store, host_name, https_port)
         if https:
             listeners.append(https)
+        httpsys.add_listener_registrations(registry, http_port, https_port,
+                                           https["CertificateThumbprint"] if https else "")
     elif profile == "upgraded11":
         # A 1.1 listener on 80 (443) becomes a listener with the same settings on 5985 (5986),
         # EnableCompatibilityHttp(s)Listener=true, and the Group Policy "Turn On Compatibility HTTP(S)
@@ -149,6 +156,15 @@ def build_state(profile: str, host_name: str, cert_store=None) -> dict:
             listeners.append(https)
         set_policy(registry, SERVICE_POLICY, "HttpCompatibilityListener", REG_DWORD, 1)
         set_policy(registry, SERVICE_POLICY, "HttpsCompatibilityListener", REG_DWORD, 1)
+        # "If the Group Policy settings are enabled through migration/upgrade, then the HTTP.sys
+        # reservations and SSL certificates are automatically set up" (the same article).
+        httpsys.add_listener_registrations(registry, 5985, 5986, https["CertificateThumbprint"] if https else "")
+        httpsys.add_listener_registrations(registry, 80, 443, https["CertificateThumbprint"] if https else "")
+    if profile in ("server2022", "server2022_https", "gpo"):
+        # The WinRM service reserves its listeners' URLs with HTTP.sys and binds the HTTPS certificate.
+        https = [item for item in listeners if item["Transport"] == "HTTPS"]
+        httpsys.add_listener_registrations(registry, 5985, 5986 if https else None,
+                                           https[0]["CertificateThumbprint"] if https else "")
 
     if profile == "gpo":
         # The six STIG/CIS values plus a client TrustedHosts list (security-controls.md).

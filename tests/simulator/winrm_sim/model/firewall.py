@@ -106,6 +106,8 @@ def default_rules(profile: str, host_name: str) -> list[dict]:
         ]
     http_on = profile != "winrm11"
     compat_on = profile in ("winrm11", "upgraded11")           # the port-80 rule of a 1.1 host
+    # winrm11_scoped / winrm11_ports: the administrator disabled the predefined port-80 rule and admits
+    # WinRM with a rule of their own (the firewall table's "Upgrade: port 80 rule disabled" cases).
     rules = [
         _rule("WINRM-HTTP-In-TCP", HTTP_IN, GROUP_WINRM, "5985", both, ["Any"], http_on),
         _rule("WINRM-HTTP-In-TCP-PUBLIC", HTTP_IN, GROUP_WINRM, "5985", PROFILE_PUBLIC, ["LocalSubnet"], http_on),
@@ -113,6 +115,12 @@ def default_rules(profile: str, host_name: str) -> list[dict]:
     ]
     if profile == "server2022_https":
         rules.append(https_rule(host_name))
+    if profile in ("winrm11_scoped", "winrm11_ports"):
+        ports = ["80", "443", "5985"] if profile == "winrm11_scoped" else ["8080", "8443"]
+        own = _rule("WinRM-Management-In", "WinRM from the management network", ("", ""), ports[0],
+                    PROFILE_ANY, ["LocalSubnet"], True, description="")
+        own["LocalPort"] = ports
+        rules.append(own)
     if profile == "gpo":
         # A domain baseline GPO that opens WinRM from the management network: delivered by Group
         # Policy, so it shows PolicyStoreSourceType GroupPolicy and cannot be changed locally [INF].

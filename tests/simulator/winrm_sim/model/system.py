@@ -27,6 +27,8 @@ VERSIONS = {
     "server2022": WindowsVersion("Microsoft Windows Server 2022 Datacenter", "10.0.20348", 2849, "0.0", "3.0", True),
     "workstation": WindowsVersion("Microsoft Windows 10 Enterprise", "10.0.19045", 5011, "0.0", "3.0", False),
     "winrm11": WindowsVersion("Microsoft Windows Server 2008 Standard", "6.0.6002", 18005, "2.0", "1.1", True),
+    "winrm11_scoped": WindowsVersion("Microsoft Windows Server 2008 Standard", "6.0.6002", 18005, "2.0", "1.1", True),
+    "winrm11_ports": WindowsVersion("Microsoft Windows Server 2008 Standard", "6.0.6002", 18005, "2.0", "1.1", True),
     "upgraded11": WindowsVersion("Microsoft Windows Server 2008 Standard", "6.0.6002", 18005, "2.0", "2.0", True),
 }
 
