@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, httpsys, resources
 from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import (
     COMPATIBILITY, compatibility_view, compatibility_warnings, desired_compatibility, predicted_compatibility_listeners,
 )
@@ -45,6 +45,14 @@ class ActionModule(WSManAction):
                          if item.is_compatibility]
         result["compatibility_listeners"] = [item.to_dict() for item in predicted]
         warnings = compatibility_warnings(result["before"], result["after"])
+        turned_on = [option for option in ("http", "https") if result["after"].get(option) and not result["before"].get(option)]
+        if turned_on and not cuts_own_connection:
+            # Enabled directly, not through the upgrade: HTTP.sys needs its reservations (and the 443 binding).
+            missing = httpsys.missing_for_compatibility(httpsys.read(session), turned_on,
+                                                        thumbprint=snapshot.config.get("service.certificate_thumbprint") or "")
+            result["http_sys_missing"] = missing
+            if missing:
+                warnings.append(httpsys.compatibility_warning(missing, "wsman.winrm.compat_listener"))
         if warnings:
             result.setdefault("warnings", []).extend(warnings)
         return result

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, plan, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, httpsys, plan, resources
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, PolicyValues, desired_options, plan_policy
 from ansible_collections.wsman.winrm.plugins.plugin_utils.remoting import run_as_warnings, writes_disable_run_as
 from ansible_collections.wsman.winrm.plugins.plugin_utils.settings import listeners_after_settings, with_policy
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
+
+
+# The policy values "Turn On Compatibility HTTP (HTTPS) Listener" (Windows Remote Management, WinRM Service).
+COMPATIBILITY_VALUES = {"http": "HttpCompatibilityListener", "https": "HttpsCompatibilityListener"}
 
 
 class ActionModule(WSManAction):
@@ -41,6 +45,16 @@ class ActionModule(WSManAction):
             change.warnings.extend(run_as_warnings(session))    # one Enumerate of winrm/config/plugin
         result = self.apply_plan(change, args)
         result["policy"] = result.pop("after")
+        turned_on = [transport for transport, name in COMPATIBILITY_VALUES.items()
+                     if any(key[1] == name and value == 1 and before.values.get(key) != 1
+                            for key, value in change.predicted.items())]
+        if turned_on and not result.get("failed"):
+            # Enabled directly, not through the WinRM 2.0 upgrade: HTTP.sys needs its reservations too.
+            missing = httpsys.missing_for_compatibility(httpsys.read(session), turned_on)
+            result["http_sys_missing"] = missing
+            if missing:
+                result.setdefault("warnings", []).append(httpsys.compatibility_warning(
+                    missing, "wsman.winrm.policy (Turn On Compatibility HTTP/HTTPS Listener)"))
         return result
 
     def _lockout(self, session, after_values) -> list[str]:

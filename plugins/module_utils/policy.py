@@ -609,6 +609,31 @@ def registry_enum_values(session: t.Any, key: str) -> list[str]:
     return [name for name in _as_list(out.get("sNames")) if name]
 
 
+def registry_enum_keys(session: t.Any, key: str) -> list[str] | None:
+    """Subkey names under HKLM\\key; None when the key does not exist or cannot be read."""
+    out = _registry_call(session, "EnumKey", {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key})
+    if _return_value(out, "EnumKey") != 0:
+        return None
+    return [name for name in _as_list(out.get("sNames")) if name]
+
+
+def registry_value_names(session: t.Any, key: str) -> list[str] | None:
+    """Value names under HKLM\\key; None (unlike ``registry_enum_values``) when the key is missing or unreadable."""
+    out = _registry_call(session, "EnumValues", {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key})
+    if _return_value(out, "EnumValues") != 0:
+        return None
+    return [name for name in _as_list(out.get("sNames")) if name]
+
+
+def registry_get_binary(session: t.Any, key: str, name: str) -> bytes | None:
+    """A REG_BINARY value; None when absent or unreadable."""
+    out = _registry_call(session, "GetBinaryValue", {"hDefKey": HKEY_LOCAL_MACHINE, "sSubKeyName": key,
+                                                     "sValueName": name})
+    if _return_value(out, "GetBinaryValue") != 0:
+        return None
+    return bytes(_reply_int(item, "%s\\%s (uValue)" % (key, name)) for item in _as_list(out.get("uValue")))
+
+
 def registry_get_value(session: t.Any, key: str, name: str, value_type: str) -> int | str | None:
     """A DWORD or string value; None when not configured (ReturnValue 2) or unreadable."""
     method, field = ("GetDWORDValue", "uValue") if value_type == "DWORD" else ("GetStringValue", "sValue")

@@ -90,6 +90,18 @@ after:
   returned: always
   type: dict
   sample: {http: false, https: false}
+http_sys_missing:
+  description:
+    - When the task turns a compatibility listener on, what HTTP.sys lacks for it, read through WMI
+      StdRegProv from C(HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters\UrlAclInfo) (URL
+      reservations) and C(...\SslBindingInfo) (the certificate bound to port 443). The WinRM 2.0 upgrade
+      sets them up; a listener turned on directly needs them configured too (Microsoft, "Details on
+      secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2"). Each
+      entry is also a warning.
+  returned: when a compatibility listener is turned on
+  type: list
+  elements: str
+  sample: ["no HTTP.sys URL reservation for http://+:80/wsman/ (netsh http show urlacl; HKLM\\...\\UrlAclInfo)"]
 changes:
   description: The service settings the task changed, as dotted paths.
   returned: always

@@ -342,6 +342,18 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+http_sys_missing:
+  description:
+    - When the task enables "Turn On Compatibility HTTP (HTTPS) Listener", what HTTP.sys lacks for
+      that listener (the URL reservation, and for HTTPS the certificate bound to port 443), read
+      through WMI StdRegProv under C(HKLM\SYSTEM\CurrentControlSet\Services\HTTP\Parameters). An
+      administrator who enables these policies directly must configure those too (Microsoft, "Details
+      on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2"). Each
+      entry is also a warning.
+  returned: when a compatibility listener policy is enabled
+  type: list
+  elements: str
+  sample: ["no HTTP.sys URL reservation for http://+:80/wsman/ (netsh http show urlacl; HKLM\\...\\UrlAclInfo)"]
 policy:
   description:
     - Every configured WinRM policy value after the task, as M(wsman.winrm.info) returns them

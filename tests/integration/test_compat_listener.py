@@ -130,6 +130,11 @@ def test_turn_the_compatibility_listeners_on_and_off(fleet, tmp_path):
         [("HTTP", 80, "Compatibility")]
     assert done["diff"]["after"] == {"http": True, "https": False}
     assert any("port 80" in w and "firewall" in w and "depend" in w for w in done["warnings"])
+    # Turned on directly, not through the upgrade: HTTP.sys has no reservation for port 80 on a new install
+    # (read through StdRegProv; Microsoft's port configuration article: these "must also be configured").
+    assert predicted["http_sys_missing"] == done["http_sys_missing"]
+    assert [m.split(" (")[0] for m in done["http_sys_missing"]] == ["no HTTP.sys URL reservation for http://+:80/wsman/"]
+    assert any("HTTP.sys is not set up" in w and "http://+:80/wsman/" in w for w in done["warnings"])
     assert service_settings(fleet, hv)["EnableCompatibilityHttpListener"] == ("true", "")
     assert compatibility_listeners(fleet, hv) == done["compatibility_listeners"]
     assert answers(fleet, name, 80)
@@ -150,6 +155,8 @@ def test_turn_the_compatibility_listeners_on_and_off(fleet, tmp_path):
     assert [(item["transport"], item["port"]) for item in done["compatibility_listeners"]] == \
         [("HTTP", 80), ("HTTPS", 443)]
     assert any("443" in w for w in done["warnings"])
+    assert [m.split(" (")[0] for m in done["http_sys_missing"]] == [
+        "no HTTP.sys URL reservation for https://+:443/wsman/", "no HTTP.sys SSL certificate binding for port 443"]
     assert compatibility_listeners(fleet, hv) == done["compatibility_listeners"]
     # As the warning says: Windows predefines no rule for 443, so the firewall drops the SYN until one admits it.
     from test_sim_firewall import reach

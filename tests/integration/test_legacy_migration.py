@@ -200,9 +200,12 @@ def test_migration_keep_and_drop(fleet, hosts, tmp_path):
     assert any("keep working" in note for note in report["clients"])
     events = report["event_forwarding"]
     assert events["host_state_before"] == "winrm11" and events["host_state_after"] == "upgraded"
-    rows = {row["sources"]: row for row in events["this_host_as_collector"]["source_initiated"]}
-    assert rows["new"]["server_before"] == "http://wec01.example.com"       # seed 000: 1.1 collector, new source
-    assert rows["new"]["server_after"] == "wec01.example.com"
+    rows = {(row["sources"], row["existing_form"]): row for row in events["this_host_as_collector"]["source_initiated"]}
+    # Microsoft's port configuration article, source-initiated tables: an upgraded collector keeps existing
+    # subscriptions working ("The event forwarding works correctly."), so nothing is to be rewritten
+    assert rows[("new", "fqdn")]["existing_subscriptions"] == "works" and rows[("new", "fqdn")]["action"] == "none"
+    assert rows[("new", "fqdn")]["article"]["existing_subscriptions"] == "The event forwarding works correctly."
+    assert rows[("winrm11", "http")]["server"] == "http://wec01.example.com:5985"
 
     # drop: nothing on 80/443, port-80 rule off
     name, drop = hosts["drop"]

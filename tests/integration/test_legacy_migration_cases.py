@@ -1,0 +1,167 @@
+"""roles/legacy_migration on each upgrade case of Microsoft's "Details on secure port configuration for
+WS-Management in Windows 7 and Windows Server 2008 R2": its upgrade table (HTTP on 80, HTTP not on 80,
+HTTPS on 443, HTTPS not on 443) and its firewall table (port-80 rule enabled, disabled).
+
+Hosts: winrm11 (80/443, port-80 rule enabled) twice - compatibility kept in local config, and kept the
+way the upgrade does it (policy Enabled); winrm11_scoped (80/443, the port-80 and 5985 rules disabled,
+the administrator's own rule admits 80/443/5985); winrm11_ports (8080/8443, port-80 rule disabled).
+Check mode runs first and its report must predict the applied run's exactly; everything is read back
+with plain pypsrp requests (listeners, service settings, StdRegProv policy values, firewall rules).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import CONFIG, Fleet
+from test_legacy_migration import enumerate_items, firewall, listeners, recap, run_role, service
+from winrm_sim.cli import FleetProcess
+
+FLEET_PROFILES = "winrm11,winrm11,winrm11_scoped,winrm11_ports"
+STDREGPROV = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv"
+SERVICE_POLICY = r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service"
+# The report fields check mode predicts and the applied run must end with.
+PREDICTED = ("listeners_moved", "compatibility_listeners_after", "endpoint_after")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=4, profiles=FLEET_PROFILES,
+                           base_address="127.0.151.1").start()
+    try:
+        yield Fleet(process)
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def cases(fleet):
+    by_profile: dict[str, list[tuple[str, dict]]] = {}
+    for name, host_vars in sorted(fleet.hosts().items()):
+        by_profile.setdefault(host_vars["wsman_winrm_sim_profile"], []).append((name, host_vars))
+    local, upgrade = by_profile["winrm11"]
+    return {"local": local, "upgrade": upgrade, "scoped": by_profile["winrm11_scoped"][0],
+            "ports": by_profile["winrm11_ports"][0]}
+
+
+def policy_values(host_vars: dict, port: int) -> dict[str, int]:
+    """The DWORD values under the WinRM Service policy key, with plain StdRegProv calls."""
+    from test_legacy_migration import client
+
+    def invoke(session, method, **params):
+        body = ET.Element(f"{{{STDREGPROV}}}{method}_INPUT")
+        for name, value in {"hDefKey": 2147483650, "sSubKeyName": SERVICE_POLICY, **params}.items():
+            ET.SubElement(body, f"{{{STDREGPROV}}}{name}").text = str(value)
+        reply = session.invoke(f"{STDREGPROV}/{method}", STDREGPROV, body)
+        output = next(e for e in reply.iter() if e.tag.endswith(f"}}{method}_OUTPUT"))
+        values: dict = {}
+        for child in output:
+            values.setdefault(child.tag.rsplit("}", 1)[-1], []).append(child.text)
+        return values
+
+    with client(host_vars, port) as session:
+        listing = invoke(session, "EnumValues")
+        if listing["ReturnValue"] != ["0"]:
+            return {}
+        return {name: int(invoke(session, "GetDWORDValue", sValueName=name)["uValue"][0])
+                for name, kind in zip(listing.get("sNames", []), listing.get("Types", [])) if name and kind == "4"}
+
+
+def role_vars(cases) -> dict:
+    upgrade = cases["upgrade"][0]
+    return {"legacy_migration_compatibility": "keep",
+            "legacy_migration_compatibility_setting": "{{ 'upgrade' if inventory_hostname == '%s' else 'local' }}" % upgrade,
+            "legacy_migration_collector_fqdn": "wec01.example.com",
+            "legacy_migration_event_collectors": [{"fqdn": "wec02.example.com", "state": "winrm11"},
+                                                  {"fqdn": "wec03.example.com", "state": "upgraded", "existing": "http"}]}
+
+
+def test_each_upgrade_case_matches_the_tables(fleet, cases, tmp_path):
+    (tmp_path / "check").mkdir()
+    checked, predicted = run_role(fleet, tmp_path / "check", role_vars(cases), check=True)
+    assert checked.returncode == 0, checked.stdout[-4000:]
+    # check mode sent nothing: the 1.1 hosts still answer on 80 only
+    for key in ("local", "upgrade", "scoped"):
+        assert listeners(cases[key][1], 80)[0] == ("HTTP", 80)
+    (tmp_path / "apply").mkdir()
+    applied, saved = run_role(fleet, tmp_path / "apply", role_vars(cases))
+    assert applied.returncode == 0, applied.stdout[-4000:]
+
+    for key, (name, _vars) in cases.items():
+        for field in PREDICTED:
+            assert predicted[name]["report"][field] == saved[name]["report"][field], (key, field)
+        for field in ("port80_rule_after", "port5985_rules_after"):
+            assert predicted[name]["report"]["firewall"][field] == saved[name]["report"]["firewall"][field], (key, field)
+        assert (predicted[name]["report"]["compatibility_setting"]["policy_after"]
+                == saved[name]["report"]["compatibility_setting"]["policy_after"]), key
+
+    # HTTP on 80 / HTTPS on 443, port-80 rule enabled, compatibility in local config
+    name, host = cases["local"]
+    assert listeners(host, 5985) == [("HTTP", 5985), ("HTTPS", 5986)]
+    settings = service(host, 5985)
+    assert settings["EnableCompatibilityHttpListener"] == ("true", "")
+    assert settings["EnableCompatibilityHttpsListener"] == ("true", "")
+    assert policy_values(host, 5985) == {}                       # Not Configured
+    rules = firewall(host, 5985)
+    assert rules["WINRM-HTTP-Compat-In-TCP"]["enabled"]          # "Upgrade: port 80 rule enabled": Enabled
+    assert rules["WINRM-HTTP-In-TCP"]["enabled"] and rules["WINRM-HTTP-In-TCP-PUBLIC"]["enabled"]
+    report = saved[name]["report"]
+    assert report["compatibility_setting"]["decision"] == "local"
+    assert report["compatibility_setting"]["policy_after"] == {"http": False, "https": False}
+
+    # the same host, reproduced exactly as the upgrade does: the Group Policy column "Enabled"
+    name, host = cases["upgrade"]
+    assert listeners(host, 5985) == [("HTTP", 5985), ("HTTPS", 5986)]
+    settings = service(host, 5985)
+    assert settings["EnableCompatibilityHttpListener"] == ("true", "GPO")
+    assert settings["EnableCompatibilityHttpsListener"] == ("true", "GPO")
+    assert policy_values(host, 5985) == {"HttpCompatibilityListener": 1, "HttpsCompatibilityListener": 1}
+    assert firewall(host, 5985)["WINRM-HTTP-Compat-In-TCP"]["enabled"]
+    assert saved[name]["report"]["compatibility_setting"]["policy_after"] == {"http": True, "https": True}
+
+    # HTTP on 80 / HTTPS on 443, port-80 rule disabled: both rules stay Disabled ("Upgrade: port 80 rule
+    # disabled"), although enabling the compatibility listener turned the port-80 rule on for a moment
+    name, host = cases["scoped"]
+    assert listeners(host, 5985) == [("HTTP", 5985), ("HTTPS", 5986)]
+    assert service(host, 5985)["EnableCompatibilityHttpListener"] == ("true", "")
+    rules = firewall(host, 5985)
+    assert not rules["WINRM-HTTP-Compat-In-TCP"]["enabled"]
+    assert not rules["WINRM-HTTP-In-TCP"]["enabled"] and not rules["WINRM-HTTP-In-TCP-PUBLIC"]["enabled"]
+    assert rules["WinRM-Management-In"]["enabled"]
+    assert saved[name]["report"]["firewall"]["port80_rule_after"] is False
+    assert saved[name]["report"]["firewall"]["port5985_rules_after"] is False
+
+    # HTTP not on 80 / HTTPS not on 443: "Listener remains unchanged", compatibility False, Not Configured
+    name, host = cases["ports"]
+    port = host["wsman_winrm_sim_ports"][8080]
+    items = enumerate_items(host, port, CONFIG + "/listener", "Listener")
+    assert sorted((i["Transport"], int(i["Port"])) for i in items) == [("HTTP", 8080), ("HTTPS", 8443)]
+    settings = service(host, port)
+    assert settings["EnableCompatibilityHttpListener"] == ("false", "")
+    assert settings["EnableCompatibilityHttpsListener"] == ("false", "")
+    assert policy_values(host, port) == {}
+    rules = firewall(host, port)
+    assert not rules["WINRM-HTTP-Compat-In-TCP"]["enabled"] and not rules["WINRM-HTTP-In-TCP"]["enabled"]
+    assert saved[name]["report"]["listeners_moved"] == []
+
+    # event forwarding: each table's cells, through the filters
+    events = saved[cases["local"][0]]["report"]["event_forwarding"]
+    assert events["host_state_after"] == "upgraded"
+    pushing = {(row["sources"], row["existing_form"]): row for row in events["this_host_as_collector"]["source_initiated"]}
+    # "Upgraded to WinRM 2.0" collector: existing subscriptions work correctly in both tables - keep them
+    assert all(row["existing_subscriptions"] == "works" and row["action"] == "none" for row in pushing.values())
+    assert pushing[("winrm11", "http")]["server"] == "http://wec01.example.com:5985"
+    forwarding = {row["collector"]: row for row in events["this_host_as_source"]}
+    # WinRM 1.1 collector, upgraded source: "Update collector info on the source to Server=http://<FQDN>"
+    assert forwarding["wec02.example.com"]["action"] == "set Server=http://wec02.example.com in the subscription on this host"
+    assert forwarding["wec03.example.com"]["action"] == "none"
+    pulling = {row["collectors"]: row for row in events["collectors_pulling_from_this_host"]}
+    assert pulling["winrm11"]["existing_subscriptions"] == "works"
+
+
+def test_rerun_changes_nothing(fleet, cases, tmp_path):
+    completed, _saved = run_role(fleet, tmp_path, role_vars(cases))
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    assert all(counters["changed"] == 0 for counters in recap(completed).values()), completed.stdout[-3000:]
