@@ -54,7 +54,7 @@ def compatibility_choice(hosts) -> str:
     return "{{ 'keep' if inventory_hostname == '%s' else 'drop' }}" % hosts["keep"][0]
 
 
-def run_role(fleet, tmp_path, role_vars: dict, check: bool = False, verbosity: int = 0):
+def run_role(fleet, tmp_path, role_vars: dict, check: bool = False, verbosity: int = 0, limit: str = ""):
     """Apply the role with ansible-playbook; return (completed process, report per host, endpoint after)."""
     results = tmp_path / "results"
     results.mkdir(exist_ok=True)
@@ -77,6 +77,8 @@ def run_role(fleet, tmp_path, role_vars: dict, check: bool = False, verbosity: i
     command = ["ansible-playbook", "-i", fleet.inventory_path, str(path)]
     if check:
         command.append("--check")
+    if limit:
+        command += ["--limit", limit]
     if verbosity:
         command.append("-" + "v" * verbosity)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",

@@ -16,10 +16,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import CONFIG, Fleet
-from test_legacy_migration import enumerate_items, firewall, listeners, recap, run_role, service
+from test_legacy_migration import enumerate_items, firewall, listeners, port_open, recap, run_role, service
 from winrm_sim.cli import FleetProcess
 
-FLEET_PROFILES = "winrm11,winrm11,winrm11_scoped,winrm11_ports"
+FLEET_PROFILES = "winrm11,winrm11,winrm11_scoped,winrm11_ports,winrm11"
 STDREGPROV = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv"
 SERVICE_POLICY = r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service"
 # The report fields check mode predicts and the applied run must end with.
@@ -28,7 +28,7 @@ PREDICTED = ("listeners_moved", "compatibility_listeners_after", "endpoint_after
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=4, profiles=FLEET_PROFILES,
+    process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=5, profiles=FLEET_PROFILES,
                            base_address="127.0.151.1").start()
     try:
         yield Fleet(process)
@@ -41,9 +41,14 @@ def cases(fleet):
     by_profile: dict[str, list[tuple[str, dict]]] = {}
     for name, host_vars in sorted(fleet.hosts().items()):
         by_profile.setdefault(host_vars["wsman_winrm_sim_profile"], []).append((name, host_vars))
-    local, upgrade = by_profile["winrm11"]
+    local, upgrade, rollback = by_profile["winrm11"]
     return {"local": local, "upgrade": upgrade, "scoped": by_profile["winrm11_scoped"][0],
-            "ports": by_profile["winrm11_ports"][0]}
+            "ports": by_profile["winrm11_ports"][0], "rollback": rollback}
+
+
+def migrated(cases) -> str:
+    """The hosts the table cases run on (the rollback host has its own test)."""
+    return ",".join(cases[key][0] for key in ("local", "upgrade", "scoped", "ports"))
 
 
 def policy_values(host_vars: dict, port: int) -> dict[str, int]:
@@ -80,16 +85,17 @@ def role_vars(cases) -> dict:
 
 def test_each_upgrade_case_matches_the_tables(fleet, cases, tmp_path):
     (tmp_path / "check").mkdir()
-    checked, predicted = run_role(fleet, tmp_path / "check", role_vars(cases), check=True)
+    checked, predicted = run_role(fleet, tmp_path / "check", role_vars(cases), check=True, limit=migrated(cases))
     assert checked.returncode == 0, checked.stdout[-4000:]
     # check mode sent nothing: the 1.1 hosts still answer on 80 only
     for key in ("local", "upgrade", "scoped"):
         assert listeners(cases[key][1], 80)[0] == ("HTTP", 80)
     (tmp_path / "apply").mkdir()
-    applied, saved = run_role(fleet, tmp_path / "apply", role_vars(cases))
+    applied, saved = run_role(fleet, tmp_path / "apply", role_vars(cases), limit=migrated(cases))
     assert applied.returncode == 0, applied.stdout[-4000:]
 
-    for key, (name, _vars) in cases.items():
+    for key in ("local", "upgrade", "scoped", "ports"):
+        name = cases[key][0]
         for field in PREDICTED:
             assert predicted[name]["report"][field] == saved[name]["report"][field], (key, field)
         for field in ("port80_rule_after", "port5985_rules_after"):
@@ -107,7 +113,15 @@ def test_each_upgrade_case_matches_the_tables(fleet, cases, tmp_path):
     rules = firewall(host, 5985)
     assert rules["WINRM-HTTP-Compat-In-TCP"]["enabled"]          # "Upgrade: port 80 rule enabled": Enabled
     assert rules["WINRM-HTTP-In-TCP"]["enabled"] and rules["WINRM-HTTP-In-TCP-PUBLIC"]["enabled"]
+    # HTTPS moved to 5986: the role opened it first, with the scope Windows gives 5985
+    assert rules["WINRM-HTTPS-In-TCP"]["enabled"] and rules["WINRM-HTTPS-In-TCP"]["remote"] == "Any"
+    assert rules["WINRM-HTTPS-In-TCP-PUBLIC"]["enabled"] and rules["WINRM-HTTPS-In-TCP-PUBLIC"]["remote"] == "LocalSubnet"
+    ports = fleet.hosts()[name]["wsman_winrm_sim_ports"]                         # the inventory after the move
+    assert port_open(host["ansible_host"], ports[5986])                           # admitted, not filtered
     report = saved[name]["report"]
+    assert report["firewall"]["https_rules_opened"] == ["WINRM-HTTPS-In-TCP", "WINRM-HTTPS-In-TCP-PUBLIC"]
+    assert predicted[name]["report"]["firewall"]["https_rules_opened"] == report["firewall"]["https_rules_opened"]
+    assert not any("New-NetFirewallRule" in note for note in report["firewall"]["notes"])
     assert report["compatibility_setting"]["decision"] == "local"
     assert report["compatibility_setting"]["policy_after"] == {"http": False, "https": False}
 
@@ -162,6 +176,20 @@ def test_each_upgrade_case_matches_the_tables(fleet, cases, tmp_path):
 
 
 def test_rerun_changes_nothing(fleet, cases, tmp_path):
-    completed, _saved = run_role(fleet, tmp_path, role_vars(cases))
+    completed, _saved = run_role(fleet, tmp_path, role_vars(cases), limit=migrated(cases))
     assert completed.returncode == 0, completed.stdout[-3000:]
     assert all(counters["changed"] == 0 for counters in recap(completed).values()), completed.stdout[-3000:]
+
+
+def test_a_failed_proof_puts_everything_back(fleet, cases, tmp_path):
+    """The new HTTP port is one no firewall rule admits: the proof times out, and the role deletes the bridge,
+    moves the HTTPS listener back to 443 and deletes the HTTPS rules it created - nothing else changed."""
+    name, host = cases["rollback"]
+    completed, _saved = run_role(fleet, tmp_path, {"legacy_migration_http_port": 5999, "legacy_migration_proof_retries": 0},
+                                 limit=name)
+    assert completed.returncode != 0
+    assert "were put back" in completed.stdout and "Stop unless the new port answered" in completed.stdout
+    assert listeners(host, 80) == [("HTTP", 80), ("HTTPS", 443)]
+    rules = firewall(host, 80)
+    assert "WINRM-HTTPS-In-TCP" not in rules and "WINRM-HTTPS-In-TCP-PUBLIC" not in rules
+    assert service(host, 80)["EnableCompatibilityHttpListener"][0] == "false"
