@@ -15,7 +15,7 @@ import typing as t
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.wsman.winrm.plugins.module_utils import plan, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import httpsys, plan, resources
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     PolicyValues, option_for, plan_policy, same_value, writes_for,
 )
@@ -151,6 +151,7 @@ def plan_host(main: Session, https_session: Session | None, snapshot: resources.
     change.held += settings_plan.held
     change.steps += settings_plan.steps
     listeners = settings.listeners_after_settings(snapshot.listeners, config_after)
+    change.warnings += http_sys_warnings(main, snapshot.config, config_after)
     # 3-5. the HTTPS move
     predicted = resources.ConfigSnapshot(config_after, listeners, [], PolicyValues(policy_after), snapshot.certificates,
                                          list(snapshot.firewall) if snapshot.firewall is not None else None)
@@ -164,6 +165,17 @@ def plan_host(main: Session, https_session: Session | None, snapshot: resources.
     change.after = predicted.to_dict(parts=view_parts(snapshot), certificate_window=window)
     change.predicted = predicted
     return change, conflicts
+
+
+def http_sys_warnings(main: Session, before: t.Any, after: t.Any) -> list[str]:
+    """A compatibility listener this converge turns on directly needs HTTP.sys set up (module_utils/httpsys.py)."""
+    turned_on = [option for option, spec in settings.COMPATIBILITY.items()
+                 if after.get(spec.path) and not before.get(spec.path)]
+    if not turned_on:
+        return []
+    missing = httpsys.missing_for_compatibility(httpsys.read(main), turned_on,
+                                                thumbprint=after.get("service.certificate_thumbprint") or "")
+    return [httpsys.compatibility_warning(missing, "wsman.winrm.converge")] if missing else []
 
 
 def plan_values(main: Session, snapshot: resources.ConfigSnapshot, named: list[t.Any],
