@@ -17,6 +17,7 @@ from ansible_collections.wsman.winrm.plugins.plugin_utils.connection_options imp
 ENDPOINT_KEYS = ("url", "scheme", "host", "port", "path", "auth", "encryption", "cert_validation",
                  "cert_fingerprint", "proxy", "proxy_authenticated", "decisions")
 
+
 def endpoint(host_vars: t.Mapping[str, t.Any], connection: t.Optional[str] = None) -> t.Dict[str, t.Any]:
     """Host variables -> the resolved endpoint, without credentials."""
     if not isinstance(host_vars, t.Mapping):

@@ -13,8 +13,10 @@ on). Firewall rules: ``model/firewall.py``; network location: ``model/network.py
 |                  | with the machine certificate, and a firewall rule admitting 5986 |
 | winrm11 | a WinRM 1.1 host: listeners on 80 and 443, 1.1 defaults, the port-80 rule on |
 | upgraded11 | that host after the upgrade to WinRM 2.0 (5985/5986, compatibility listeners under Group Policy) |
-| winrm11_scoped | a WinRM 1.1 host on 80/443 whose administrator replaced the predefined rules by a rule of their own (TCP 80 and 5985 from the local subnet): the port-80 rule and the 5985 rules disabled |
-| winrm11_ports | a WinRM 1.1 host whose listeners are not on 80/443 (HTTP 8080, HTTPS 8443), admitted by a rule of the administrator's; the port-80 rule disabled |
+| winrm11_scoped | a WinRM 1.1 host on 80/443 whose administrator admits WinRM with a rule of their own (TCP 80, |
+|                | 443, 5985 from the local subnet): the predefined port-80 and 5985 rules disabled |
+| winrm11_ports | a WinRM 1.1 host whose listeners are not on 80/443 (HTTP 8080, HTTPS 8443), admitted by a |
+|               | rule of the administrator's; the port-80 rule disabled |
 | gpo | a new install with the WinRM STIG/CIS policy values and a TrustedHosts policy |
 | workstation | a client SKU: the service has no listener, the client firewall rules are off |
 | basic_unencrypted | a new install opened up as image-build recipes do: service Basic and AllowUnencrypted on |
