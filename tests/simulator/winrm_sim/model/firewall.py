@@ -104,7 +104,7 @@ def default_rules(profile: str, host_name: str) -> list[dict]:
             _rule("WINRM-HTTP-Compat-In-TCP", COMPAT_HTTP_IN, GROUP_WINRM_COMPAT, "80",
                   PROFILE_PRIVATE | PROFILE_PUBLIC, ["LocalSubnet"], False),
         ]
-    http_on = profile != "winrm11"
+    http_on = profile not in ("winrm11", "winrm11_scoped", "winrm11_ports")  # a 1.1 host has no 5985 rule on
     compat_on = profile in ("winrm11", "upgraded11")           # the port-80 rule of a 1.1 host
     # winrm11_scoped / winrm11_ports: the administrator disabled the predefined port-80 rule and admits
     # WinRM with a rule of their own (the firewall table's "Upgrade: port 80 rule disabled" cases).

@@ -176,7 +176,7 @@ def profile_groups(profile: str) -> list[dict]:
 def default_plugins(profile: str, machine_sid: str) -> dict[str, str]:
     """Plugin name -> ConfigXML for a new host of this profile."""
     rm = _sddl("BA", "IU", "RM")
-    if profile == "winrm11":
+    if profile in ("winrm11", "winrm11_scoped", "winrm11_ports"):
         # WinRM 1.1 authorizes every request with RootSDDL (MS-WSMV note <77>): empty descriptors.
         return {"Event Forwarding Plugin": _EVENT_FORWARDING, "WMI Provider": _wmi("")}
     if profile == "upgraded11":
