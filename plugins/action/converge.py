@@ -59,6 +59,10 @@ class ActionModule(WSManAction):
         try:
             main, snapshot = converge.read(session, https_session, https, converge.read_parts(args))
             system = self._provenance_system(main, args)
+            if args.get("controls") and self._system is None:
+                # The verdict needs the computer: read it now, through the endpoint that is known to
+                # work, not after an HTTPS move has removed it.
+                self._read_system(main)
             change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
             if any(option.path == "service.disable_run_as" and value is True for option, value in named) \
                     and remoting.writes_disable_run_as(change.changes):
@@ -178,7 +182,7 @@ class ActionModule(WSManAction):
         before, predicted = change.before, change.after
         if not args.get("controls"):
             return before, now, predicted
-        system = self._read_system(self._main)
+        system = self._read_system(final)  # read before the change (manage); else through the session that works now
         validated = remoting.https_certificate_validated(self._main.endpoint, self._snapshot.listeners)
         proven = any(step.name == converge.PROOF_STEP for step in change.steps)
         https = self._https_session.endpoint if self._https_session is not None else None
