@@ -27,7 +27,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, computer, controls, plan
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import InvalidValue, desired_options
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, WSManError, WSManFault
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
+    ConnectionFailed, Session, TimedOut, WSManError, WSManFault,
+)
 from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline, converge, remoting
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import provenance, write_reports
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting, WSManAction
@@ -86,6 +88,28 @@ class ActionModule(WSManAction):
             self._system = computer.read_system(session)
         return self._system
 
+    def _system_for_profile(self, session: t.Any, task_vars: dict[str, t.Any],
+                            values: t.Mapping[str, t.Any]) -> computer.SystemInfo:
+        """The computer, for the "auto" profile, before anything else is read: a host an earlier run
+        moved to HTTPS no longer answers the inventory's HTTP endpoint, so it is read through the
+        HTTPS listener then (as converge.read does for the configuration)."""
+        try:
+            return self._read_system(session)
+        except (ConnectionFailed, TimedOut) as error:
+            if session.endpoint.scheme != "http" or not values.get("https_listener", True):
+                raise
+            port = values.get("https_connection_port") or values.get("https_port") or 5986
+            try:
+                https = Reconnecting(Session(self.endpoint_on(task_vars, "https", port)))
+            except EndpointError:
+                raise error from None
+            try:
+                return self._read_system(https)
+            except WSManError:
+                raise error from None
+            finally:
+                https.session.close()
+
     def _provenance_system(self, session: t.Any, args: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
         """The system for the STIG chosen per host (stig: auto) and the reports; None when neither needs
         it, or when WMI refuses (the report then says it was not read)."""
@@ -107,7 +131,8 @@ class ActionModule(WSManAction):
         try:
             values = baseline.variables(prefix, get)
             if values["profile"] == baseline.AUTO:
-                values["profile"], self._profile_reason = remoting.choose_profile(self._read_system(session))
+                values["profile"], self._profile_reason = remoting.choose_profile(
+                    self._system_for_profile(session, task_vars, values))
             state = baseline.desired_state(values)
         except (ValueError, TypeError) as error:
             raise AnsibleActionFail("baseline %s: %s" % (prefix, error)) from None

@@ -59,6 +59,9 @@ def network_profile(session: t.Any) -> t.Optional[str]:
     return "/".join(names) or None
 
 
+PROBE_SECONDS = 5
+
+
 def https_certificate_validated(endpoint: t.Any, listeners: t.Sequence[t.Any]) -> t.Optional[bool]:
     """Whether the controller validates the HTTPS listener's certificate; None without one or when
     it cannot be reached."""
@@ -71,7 +74,9 @@ def https_certificate_validated(endpoint: t.Any, listeners: t.Sequence[t.Any]) -
                                          else None)
     try:
         port = int(https[0].get("port"))
-        with socket.create_connection((endpoint.host, port), timeout=endpoint.connection_timeout) as raw:
+        # A port the firewall drops answers nothing: wait a few seconds, not the connection timeout
+        # (30 s by default), for a fact the verdict can also leave unknown.
+        with socket.create_connection((endpoint.host, port), timeout=min(endpoint.connection_timeout, PROBE_SECONDS)) as raw:
             with context.wrap_socket(raw, server_hostname=endpoint.host):
                 return True
     except ssl.SSLError:

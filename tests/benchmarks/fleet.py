@@ -180,14 +180,19 @@ def exchanges(profiles: str, forks: int) -> dict[str, dict[str, float]]:
             for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
                 log = os.path.join(work, operation + ".exchanges")
                 env = {"PYTHONPATH": site + os.pathsep + os.environ.get("PYTHONPATH", ""), "WSMAN_BENCH_EXCHANGES": log}
-                playbook(inventory, work, forks, check, env)
+                run = playbook(inventory, work, forks, check, env)
+                if run["errors"]:
+                    print("  %s: %d host(s) failed, e.g. %s" % (operation, len(run["failed"]), run["errors"][0]))
                 per_host: collections.Counter = collections.Counter()
                 unauthorized: collections.Counter = collections.Counter()
-                with open(log, encoding="utf-8") as handle:
-                    for line in handle:
-                        address, status = line.split()
-                        per_host[by_address.get(address, address)] += 1
-                        unauthorized[by_address.get(address, address)] += status == "401"
+                lines = []
+                if os.path.exists(log):  # no file: not one exchange got an answer (every host refused)
+                    with open(log, encoding="utf-8") as handle:
+                        lines = handle.readlines()
+                for line in lines:
+                    address, status = line.split()
+                    per_host[by_address.get(address, address)] += 1
+                    unauthorized[by_address.get(address, address)] += status == "401"
                 for profile in names:
                     counts.setdefault(profile, {})[operation] = per_host[profile]
                     counts[profile][operation + "_401"] = unauthorized[profile]
