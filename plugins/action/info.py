@@ -12,7 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, certificates
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import serves
-from ansible_collections.wsman.winrm.plugins.module_utils.resources import CERTIFICATES, read_all
+from ansible_collections.wsman.winrm.plugins.module_utils.resources import CERTIFICATES, FIREWALL_PART, read_all
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session, TLSFailed, WSManError
 from ansible_collections.wsman.winrm.plugins.plugin_utils import remoting
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
@@ -33,7 +33,7 @@ class ActionModule(WSManAction):
         parts = set(args["gather"])
         # What the asked parts need is read and reported too; the listeners' certificates are part
         # of what the certificates part reports.
-        read = remoting.config_parts(parts) | (parts & {CERTIFICATES})
+        read = remoting.config_parts(parts) | (parts & {CERTIFICATES, FIREWALL_PART})
         if CERTIFICATES in parts:
             read.add("listeners")
         snapshot = read_all(session, parts=read)

@@ -31,7 +31,7 @@ DEVIATION_REASON = "Accepted by the ISSO until the agents move to certificates"
 TASKS = [
     {"name": "Read the WinRM configuration",
      "wsman.winrm.info": {"gather": "{{ ['config', 'listeners'] if 'sim_upgraded11' in group_names else "
-                                    "['config', 'listeners', 'cert_mappings', 'policy', 'firewall'] }}"},
+                                    "['config', 'listeners', 'cert_mappings', 'policy', 'firewall', 'certificates'] }}"},
      # A host that does not answer is unreachable; the play keeps it so that the evidence names it.
      "ignore_unreachable": True},
     {"name": "Judge it",

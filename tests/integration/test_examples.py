@@ -64,6 +64,12 @@ NOT_IN_EXAMPLES = {
     "policy_skipped",
     # Only after a failure that was put back (test_converge.py's fault matrix, test_secure_baseline.py).
     "rolled_back",
+    # Only when converge chooses the HTTPS listener's certificate itself (https.certificate: auto;
+    # test_certificates.py and test_secure_baseline.py check it).
+    "certificate",
+    # Only when a compatibility listener is turned on while HTTP.sys lacks its reservation or binding
+    # (test_http_sys.py).
+    "http_sys_missing",
 }
 
 # Certificate authentication over HTTPS with the simulator's client certificate (mapped in setup).
