@@ -98,7 +98,7 @@ class ActionModule(WSManAction):
         except (ConnectionFailed, TimedOut) as error:
             if session.endpoint.scheme != "http" or not values.get("https_listener", True):
                 raise
-            port = values.get("https_connection_port") or values.get("https_port") or 5986
+            port = values.get("https_connection_port") or values["https_port"]  # the role's default is 5986
             try:
                 https = Reconnecting(Session(self.endpoint_on(task_vars, "https", port)))
             except EndpointError:

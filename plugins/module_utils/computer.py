@@ -21,25 +21,14 @@ import dataclasses
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManFault
+from ansible_collections.wsman.winrm.plugins.module_utils.config import local_name
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import WSManFault, output_values
 
 CIMV2_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/"
 WSMAN_NS = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 DOMAIN_ROLES = ("standalone_workstation", "member_workstation", "standalone_server", "member_server",
                 "backup_domain_controller", "primary_domain_controller")
 PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _properties(element: ET.Element) -> t.Dict[str, t.Optional[str]]:
-    values: t.Dict[str, t.Optional[str]] = {}
-    for child in element:
-        nil = child.get("{http://www.w3.org/2001/XMLSchema-instance}nil", "").lower() == "true"
-        values[_local(child.tag)] = None if nil else (child.text or "")
-    return values
 
 
 def _int(value: t.Optional[str]) -> t.Optional[int]:
@@ -75,8 +64,8 @@ def read_system(session: t.Any, operating_system: bool = True) -> SystemInfo:
     """One Enumerate of the computer, and one of its operating system unless told not to."""
     computer = next(iter(session.enumerate(CIMV2_URI + "Win32_ComputerSystem")), None)
     system = next(iter(session.enumerate(CIMV2_URI + "Win32_OperatingSystem")), None) if operating_system else None
-    c = _properties(computer) if computer is not None else {}
-    o = _properties(system) if system is not None else {}
+    c = output_values(computer) if computer is not None else {}
+    o = output_values(system) if system is not None else {}
     return SystemInfo(computer_name=c.get("Name"), domain=c.get("Domain"), part_of_domain=_bool(c.get("PartOfDomain")),
                       domain_role=_int(c.get("DomainRole")), os_caption=o.get("Caption"), os_version=o.get("Version"),
                       build_number=o.get("BuildNumber"), product_type=_int(o.get("ProductType")))
@@ -86,7 +75,7 @@ def _reference_keys(element: t.Optional[ET.Element]) -> t.Tuple[str, t.Dict[str,
     """(class name, selectors) of a reference property (an endpoint reference)."""
     if element is None:
         return "", {}
-    uri = next((e.text or "" for e in element.iter() if _local(e.tag) == "ResourceURI"), "")
+    uri = next((e.text or "" for e in element.iter() if local_name(e.tag) == "ResourceURI"), "")
     keys = {s.get("Name", ""): (s.text or "") for s in element.iter("{%s}Selector" % WSMAN_NS)}
     return uri.rstrip("/").rpartition("/")[2], keys
 
@@ -127,13 +116,13 @@ def read_local_groups(session: t.Any) -> LocalGroups:
     """Two Enumerates: Win32_Group (names and SIDs), Win32_GroupUser (every membership)."""
     groups = {}
     for element in session.enumerate(CIMV2_URI + "Win32_Group"):
-        values = _properties(element)
+        values = output_values(element)
         if (values.get("LocalAccount") or "true").lower() == "false":
             continue
         key = ((values.get("Domain") or "").lower(), (values.get("Name") or "").lower())
         groups[key] = LocalGroup(values.get("Name") or "", values.get("Domain") or "", values.get("SID") or "", [])
     for element in session.enumerate(CIMV2_URI + "Win32_GroupUser"):
-        parts = {_local(child.tag): child for child in element}
+        parts = {local_name(child.tag): child for child in element}
         _group_class, group_keys = _reference_keys(parts.get("GroupComponent"))
         _member_class, member_keys = _reference_keys(parts.get("PartComponent"))
         group = groups.get((group_keys.get("Domain", "").lower(), group_keys.get("Name", "").lower()))
@@ -155,7 +144,7 @@ def find_account_sid(session: t.Any, name: str, computer_name: str) -> t.Optiona
             element = session.get(CIMV2_URI + cls, selectors={"Domain": domain, "Name": account})
         except WSManFault:
             continue        # not an instance of this class (the service answers "not found")
-        sid = _properties(element).get("SID")
+        sid = output_values(element).get("SID")
         if sid:
             return sid
     return None
