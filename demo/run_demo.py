@@ -36,7 +36,7 @@ STEPS = (("1-audit", True, "audit (check mode: nothing changes)"),
 SIM_HTTPS_PORT = "{{ (wsman_winrm_sim_ports | default({}))[5986] | default(5986) }}"
 
 HOST_KINDS = {
-    "server2022": "a new Windows Server 2022 (HTTP listener on 5985, HTTPS on 5986)",
+    "server2022": "a new Windows Server 2022 (an HTTP listener on 5985 only)",
     "winrm11": "a host still on WinRM 1.1 (listeners on ports 80 and 443)",
     "upgraded11": "a host upgraded from WinRM 1.1 (listeners on 5985/5986, and the compatibility "
                   "listeners on 80/443 turned on by Group Policy)",
