@@ -166,10 +166,21 @@ def test_ansible_raw_through_the_plugin(fleet, server):
                          "-e", "wsman_winrm_trusted_hosts=%s" % server["ansible_host"], "-vvv")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "CHANGED | rc=0" in output
+    assert "CHANGED | rc=0 >>\nhello" in result.stdout, output
     assert "WSMAN ENDPOINT http://%s:5985/wsman auth=ntlm" % server["ansible_host"] in output
     assert "WSMAN DECISION port 5985: given explicitly by ansible_port" in output
     assert PASSWORD not in output
+
+
+def test_a_command_windows_does_not_know_fails_through_the_plugin(fleet, server):
+    # Ansible's winrm connection runs raw commands through powershell.exe -EncodedCommand; an unknown
+    # command is PowerShell's CommandNotFoundException on stderr with exit code 1, as on Windows.
+    result = run_ansible(fleet, server["inventory_hostname"], "-m", "ansible.builtin.raw", "-a", "nosuchcommand",
+                         "-e", "wsman_winrm_trusted_hosts=%s" % server["ansible_host"])
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "FAILED | rc=1" in output, output
+    assert "The term 'nosuchcommand' is not recognized" in output, output
 
 
 def test_ansible_basic_over_http_is_unreachable_with_the_reason(fleet, server):

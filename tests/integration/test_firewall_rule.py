@@ -301,3 +301,31 @@ def test_deleting_the_rule_in_use_is_refused_unless_forced(fleet, tmp_path):
     (refused,) = one(fleet, "server2022", [task(name="WINRM-HTTP-In-TCP", state="absent")], tmp_path)
     assert refused["failed"] and "lock this controller out" in refused["msg"], refused
     assert exists(fleet, host_vars, "WINRM-HTTP-In-TCP")
+
+
+def test_info_gathers_the_rules_that_decide_who_reaches_winrm(fleet, tmp_path):
+    """info's firewall part: both WinRM groups and any inbound TCP rule for a WinRM port, and nothing
+    else; each as Windows holds it (read back with a plain pypsrp Enumerate)."""
+    _name, host_vars = fleet.host("gpo")
+    extra = [task(name="Test-HTTPS-5986", display_name="HTTPS for WinRM (test)", local_ports=["5986"],
+                  profiles=["domain"], remote_addresses=["10.30.0.0/16"]),
+             task(name="Test-RDP-3389", display_name="Remote Desktop (test)", local_ports=["3389"])]
+    created = one(fleet, "gpo", extra, tmp_path / "create")
+    assert all(result["changed"] for result in created), created
+    try:
+        (info,) = one(fleet, "gpo", [{"wsman.winrm.info": {"gather": ["listeners", "firewall"]}}], tmp_path / "info")
+        assert not info.get("failed"), info.get("msg")
+        reported = {rule["name"]: rule for rule in info["firewall"]}
+        windows = enumerate_rules(fleet, host_vars)
+        assert {"WINRM-HTTP-In-TCP", "WINRM-HTTP-In-TCP-PUBLIC", "WINRM-HTTP-Compat-In-TCP",
+                "Test-HTTPS-5986"} <= set(reported)
+        assert "Test-RDP-3389" in windows and "Test-RDP-3389" not in reported
+        for name, rule in reported.items():
+            assert ("1" if rule["enabled"] else "2") == windows[name], name
+        https = reported["Test-HTTPS-5986"]
+        assert https["local_ports"] == ["5986"] and https["profiles"] == ["domain"]
+        assert https["remote_addresses"] == remote_addresses_of(fleet, host_vars, "Test-HTTPS-5986") == [
+            "10.30.0.0/255.255.0.0"]
+    finally:
+        one(fleet, "gpo", [task(name="Test-HTTPS-5986", state="absent"), task(name="Test-RDP-3389", state="absent")],
+            tmp_path / "delete")
