@@ -138,7 +138,7 @@ def test_turn_the_compatibility_listeners_on_and_off(fleet, tmp_path):
     assert service_settings(fleet, hv)["EnableCompatibilityHttpListener"] == ("true", "")
     assert compatibility_listeners(fleet, hv) == done["compatibility_listeners"]
     assert answers(fleet, name, 80)
-    assert port_80_rule_enabled(fleet, hv)  # Microsoft's secure port configuration page: the firewall rule follows the listener
+    assert port_80_rule_enabled(fleet, hv)  # the firewall rule follows the listener (Microsoft)
     assert again["changed"] is False and again["compatibility_listeners"] == done["compatibility_listeners"]
     assert not again.get("warnings")  # warns only about what it changes
 

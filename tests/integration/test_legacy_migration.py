@@ -124,7 +124,8 @@ def enumerate_items(host_vars: dict, port: int, resource: str, tag: str) -> list
 
 
 def listeners(host_vars: dict, port: int) -> list[tuple[str, int]]:
-    """(transport, port) of the real listeners; compatibility ones carry Source="Compatibility" (Microsoft, "Details on secure port configuration for WS-Management")."""
+    """(transport, port) of the real listeners; compatibility ones carry Source="Compatibility" (Microsoft's
+    "Details on secure port configuration for WS-Management")."""
     return sorted((item["Transport"], int(item["Port"]))
                   for item in enumerate_items(host_vars, port, CONFIG + "/listener", "Listener")
                   if item["Source"] != "Compatibility")

@@ -35,7 +35,7 @@ def row(case_id, host_vars, connection=None, url=None, auth=None, encryption=Non
 
 
 CASES = [
-    # --- computer names: client DefaultPorts (Microsoft, "Details on secure port configuration for WS-Management") --------------------------------------------------
+    # --- computer names: client DefaultPorts (Microsoft's secure port configuration page) ----------
     row("name-default-https", {"ansible_host": "win1.example.com"},
         url="https://win1.example.com:5986/wsman", auth="negotiate", encryption="auto",
         decision="HTTPS is the safe default", cert_validation=True),
@@ -80,7 +80,7 @@ CASES = [
     row("legacy-beats-declared-defaults", {"ansible_host": "old1", "wsman_winrm_legacy_ports": True,
                                            "wsman_winrm_default_ports": {"https": 8986}},
         url="https://old1:443/wsman"),
-    # mixed environments (Microsoft, "Details on secure port configuration for WS-Management"): client 2.0 -> server 1.1 needs explicit 80/443 or a URI
+    # mixed environments (Microsoft's secure port configuration page): client 2.0 -> server 1.1 needs explicit 80/443 or a URI
     row("mixed-client20-server11-explicit-port", {"ansible_host": "old1", "ansible_port": 80, **HTTP,
                                                   "wsman_winrm_auth": "kerberos"},
         url="http://old1:80/wsman"),

@@ -200,7 +200,7 @@ def test_put_needs_write_access(host):
     assert ACCOUNTS["operator"]["admin"] is False
 
 
-# --- Microsoft's secure port configuration page: the compatibility listener opens the port-80 rule --------------------------------
+# --- the compatibility listener opens the port-80 rule (Microsoft's secure port configuration page) ---
 def test_enabling_the_compatibility_listener_enables_the_port_80_rule(client):
     assert rules_by_name(client)["WINRM-HTTP-Compat-In-TCP"]["Enabled"] == "2"
     set_compat_http(client, "true")
