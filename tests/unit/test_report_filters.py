@@ -148,6 +148,42 @@ def test_ckl_stays_valid_xml_with_hostile_text(fleet):
     assert "<img src=x onerror=alert(1)>" in root.find(".//FINDING_DETAILS").text
 
 
+def test_checklist_checks_are_the_published_files(fleet):
+    """The checks the checklists pass are DISA's schema and a checklist STIG Viewer 3 saved
+    (tests/fixtures/checklists): they accept that checklist and turn down what STIG Viewer would not read."""
+    sample = checklist_formats.cklb_sample()
+    checklist_formats.validate_cklb(sample, whole=False)
+    assert checklist_formats.ckl_roles() == ("None", "Workstation", "Member Server", "Domain Controller")
+    ckl = ET.fromstring(stig_checklist({"h": fleet["WIN-2022"]}, "ckl")["h"].encode())
+    checklist_formats.validate_ckl(ckl)
+    wrong_root = ET.Element("CHECKLISTS")
+    wrong_root.extend(list(ckl))
+    with_attribute = copy.deepcopy(ckl)
+    with_attribute.find("ASSET/HOST_NAME").set("fqdn", "h.example.com")
+    reordered = copy.deepcopy(ckl)
+    vuln = reordered.find(".//VULN")
+    status = vuln.find("STATUS")
+    vuln.remove(status)
+    vuln.insert(0, status)
+    bad_boolean = copy.deepcopy(ckl)
+    bad_boolean.find("ASSET/WEB_OR_DATABASE").text = "no"
+    for broken, where in ((wrong_root, "CHECKLISTS"), (with_attribute, "HOST_NAME"), (reordered, "VULN"),
+                          (bad_boolean, "WEB_OR_DATABASE")):
+        with pytest.raises(AssertionError, match=where):
+            checklist_formats.validate_ckl(broken)
+
+    cklb = json.loads(stig_checklist({"h": fleet["WIN-2022"]}, "cklb")["h"])
+    checklist_formats.validate_cklb(cklb)
+    missing, extra, retyped = copy.deepcopy(cklb), copy.deepcopy(cklb), copy.deepcopy(cklb)
+    del missing["stigs"][0]["rules"][0]["group_id_src"]
+    extra["stigs"][0]["rules"][0]["createdAt"] = "2026-01-01T00:00:00.000Z"
+    retyped["stigs"][0]["size"] = str(retyped["stigs"][0]["size"])
+    for broken, where in ((missing, r"/stigs/0/rules/0: keys missing \['group_id_src'\]"),
+                          (extra, r"does not write \['createdAt'\]"), (retyped, "/stigs/0/size: string")):
+        with pytest.raises(AssertionError, match=where):
+            checklist_formats.validate_cklb(broken)
+
+
 # -- the dashboard's HTML ----------------------------------------------------------------------------
 
 class Page(html.parser.HTMLParser):
