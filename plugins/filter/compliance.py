@@ -5,6 +5,7 @@
 files beside). The judging is ``module_utils/controls.py``; this file only adapts and renders."""
 from __future__ import annotations
 
+import datetime
 import typing as t
 import xml.etree.ElementTree as ET
 
@@ -129,20 +130,35 @@ def _comparison(before_hosts: t.Mapping[str, t.Any], after_hosts: t.Mapping[str,
     return lines
 
 
-def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unknown_as: str = "error") -> str:
+def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unknown_as: str = "error",
+                     provenance: t.Mapping[str, t.Any] | None = None,
+                     host_provenance: t.Mapping[str, t.Mapping[str, t.Any]] | None = None) -> str:
     """{host: control results} -> JUnit XML: one testsuite per host, one testcase per host and control.
 
     The outcome types the element: ``failure`` type="fail", ``error`` type="unknown" (or ``skipped``),
     ``skipped`` for deviation and not_applicable; each testcase carries its severity and references as
-    properties and the finding (expected, actual, evidence) as text."""
+    properties and the finding (expected, actual, evidence) as text. Each testsuite says when and by
+    what it was made: ``timestamp`` and ``properties`` from ``provenance`` (the run's) and
+    ``host_provenance`` (the host's, e.g. its Windows and domain role)."""
     if unknown_as not in ("error", "skipped"):
         raise AnsibleFilterError("wsman.winrm.compliance_junit: unknown_as must be 'error' or 'skipped', got %r"
                                  % (unknown_as,))
+    for option, value in (("provenance", provenance), ("host_provenance", host_provenance)):
+        if value is not None and not isinstance(value, t.Mapping):
+            raise AnsibleFilterError("wsman.winrm.compliance_junit: %s must be a dict, got %s"
+                                     % (option, type(value).__name__))
     hosts = _by_host(results, "compliance_junit")
     root = ET.Element("testsuites", name=name)
     grand = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    rendered = datetime.datetime.now(datetime.timezone.utc)
     for host in sorted(hosts):
-        suite = ET.SubElement(root, "testsuite", name=host, hostname=host)
+        made = _suite_provenance(provenance or {}, (host_provenance or {}).get(host) or {}, host)
+        suite = ET.SubElement(root, "testsuite", name=host, hostname=host,
+                              timestamp=_junit_timestamp(made.get("generated"), rendered))
+        if made:
+            suite_properties = ET.SubElement(suite, "properties")
+            for key, value in made.items():
+                ET.SubElement(suite_properties, "property", name=key, value=reports.xml_safe(value))
         counts = {"tests": len(hosts[host]), "failures": 0, "errors": 0, "skipped": 0}
         for result in hosts[host]:
             status = result["status"]
@@ -170,6 +186,42 @@ def compliance_junit(results: t.Any, name: str = "wsman.winrm compliance", unkno
         root.set(key, str(value))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def _suite_provenance(run: t.Mapping[str, t.Any], host: t.Mapping[str, t.Any], name: str) -> dict[str, str]:
+    """The run's provenance, then the host's (which wins), as property name -> text; a nested dict
+    is flattened with its key as prefix (``stig: {version: ws2022}`` -> ``stig_version``)."""
+    flat: dict[str, str] = {}
+
+    def add(prefix: str, values: t.Mapping[str, t.Any]) -> None:
+        for key, value in values.items():
+            if isinstance(value, t.Mapping):
+                add(prefix + str(key) + "_", value)
+            elif value not in (None, ""):
+                flat[prefix + str(key)] = reports.value_text(value)
+
+    if not isinstance(host, t.Mapping):
+        raise AnsibleFilterError("wsman.winrm.compliance_junit: host_provenance[%r] must be a dict, got %s"
+                                 % (name, type(host).__name__))
+    add("", run)
+    add("", host)
+    return flat
+
+
+def _junit_timestamp(generated: str | None, rendered: datetime.datetime) -> str:
+    """A testsuite's ``timestamp``: when the report was made (UTC), as Ant's JUnit formatter writes it,
+    without a time zone (DateUtils.ISO8601_DATETIME_PATTERN, yyyy-MM-dd'T'HH:mm:ss; the junit-4.xsd of
+    Jenkins' JUnit plugin allows no zone either). Without ``generated``, the time of this rendering."""
+    when = rendered
+    if generated:
+        try:
+            when = datetime.datetime.fromisoformat(generated)
+        except ValueError:
+            raise AnsibleFilterError("wsman.winrm.compliance_junit: provenance generated %r is not an ISO 8601 "
+                                     "time; give it as 2026-01-31T12:00:00Z" % (generated,)) from None
+        if when.tzinfo is not None:
+            when = when.astimezone(datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _junit_properties(result: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:

@@ -161,7 +161,8 @@ def write_reports(directory: str, name: str, after: t.Mapping[str, t.Any], befor
     write_atomically(base + ".json", json.dumps(data, default=str) + "\n")  # no indent: the C encoder
     write_atomically(base + ".md", markdown)
     write_atomically(base + ".html", page)
-    write_atomically(base + ".xml", compliance_junit(after, name=suite))
+    write_atomically(base + ".xml", compliance_junit(after, name=suite, provenance=run or {},
+                                                     host_provenance=host_provenance or {}))
     return [base + ext for ext in FORMATS]
 
 

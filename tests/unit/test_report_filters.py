@@ -6,6 +6,7 @@ is tests/integration/test_audit_evidence.py)."""
 from __future__ import annotations
 
 import copy
+import datetime
 import html.parser
 import json
 import os
@@ -71,6 +72,39 @@ def test_junit_unknown_as_skipped_and_bad_input(fleet):
         compliance_junit({"h": [dict(fleet["WIN-2022"][0], status="open")]})
     with pytest.raises(AnsibleFilterError, match="unknown_as must be 'error' or 'skipped', got 'fail'"):
         compliance_junit(fleet, unknown_as="fail")
+
+
+def test_junit_suites_say_when_and_by_what_they_were_made(fleet):
+    run = {"generated": "2026-01-31T12:00:05Z", "collection": "wsman.winrm 0.1.0", "ansible_core": "2.19.4",
+           "benchmark": {"id": "cis_ws2022_v3", "title": "CIS Microsoft Windows Server 2022 Benchmark v3.0.0"},
+           "stig": {}, "system": None}
+    gpo = {"generated": "2026-01-31T14:30:00+02:00", "stig": {"version": "ws2019", "source": "detected"},
+           "system": {"os_caption": "Microsoft Windows Server 2019 Standard", "domain_role": 3, "domain": None}}
+    root = ET.fromstring(compliance_junit(fleet, provenance=run, host_provenance={"WIN-GPO": gpo}).encode())
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    made = {host: [(p.get("name"), p.get("value")) for p in suite.find("properties")] for host, suite in suites.items()}
+    # The properties come before the testcases (the JUnit schema's order); a host's values replace the run's.
+    assert all(list(suite)[0].tag == "properties" for suite in suites.values())
+    assert suites["WIN-2022"].get("timestamp") == "2026-01-31T12:00:05"
+    assert made["WIN-2022"] == [("generated", run["generated"]), ("collection", "wsman.winrm 0.1.0"),
+                                ("ansible_core", "2.19.4"), ("benchmark_id", "cis_ws2022_v3"),
+                                ("benchmark_title", "CIS Microsoft Windows Server 2022 Benchmark v3.0.0")]
+    assert suites["WIN-GPO"].get("timestamp") == "2026-01-31T12:30:00"  # in UTC, without a zone
+    assert dict(made["WIN-GPO"]) == dict(made["WIN-2022"], generated=gpo["generated"], stig_version="ws2019",
+                                         stig_source="detected", system_domain_role="3",
+                                         system_os_caption="Microsoft Windows Server 2019 Standard")
+
+    # Without provenance, the timestamp is the time the filter ran, and no suite has empty properties.
+    plain = ET.fromstring(compliance_junit(fleet).encode())
+    for suite in plain.iter("testsuite"):
+        assert datetime.datetime.strptime(suite.get("timestamp"), "%Y-%m-%dT%H:%M:%S").year >= 2026
+        assert suite.find("properties") is None
+    with pytest.raises(AnsibleFilterError, match="provenance generated 'yesterday' is not an ISO 8601 time"):
+        compliance_junit(fleet, provenance={"generated": "yesterday"})
+    with pytest.raises(AnsibleFilterError, match="host_provenance must be a dict, got list"):
+        compliance_junit(fleet, host_provenance=["WIN-GPO"])
+    with pytest.raises(AnsibleFilterError, match=r"host_provenance\['WIN-GPO'\] must be a dict, got str"):
+        compliance_junit(fleet, host_provenance={"WIN-GPO": "2019"})
 
 
 def test_junit_stays_xml_with_control_characters_from_a_host(fleet):
