@@ -1,7 +1,8 @@
 """Audit evidence an assessor accepts, through the shipped secure_baseline playbook against simulated
 hosts: every report says when, by what and against which Windows it was made (read over WMI, which
 also chooses the STIG), every control row names the Windows setting, the evidence and the fix, an
-audit's rows say what the apply then changes, and a user's own template writes the Markdown.
+audit's rows say what the apply then changes, a user's own templates write the Markdown and the HTML, and
+the JUnit reports carry the same provenance.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import markupsafe
 import pytest
 
 import checklist_formats
@@ -41,9 +43,14 @@ def test_provenance_rows_and_the_users_template(fleet, tmp_path):
     template = tmp_path / "mine.md.j2"
     template.write_text("# Our audit: {{ title }}\n{% for host in hosts %}{{ host.name }} "
                         "{{ host.provenance.stig.version }} {{ host.counts.fail }}\n{% endfor %}")
+    # The rows' fixes are the host's values in this page; one holds "<server1>", which must stay text.
+    html_template = tmp_path / "mine.html.j2"
+    html_template.write_text("<p>Our HTML audit: {{ title }}</p>\n{% for host in hosts %}<h2>{{ host.name }}</h2>\n"
+                             "{% for row in host.rows %}<p>{{ row.id }}: {{ row.fix }}</p>\n{% endfor %}{% endfor %}")
     audit, _recap, reports = run_role(fleet, tmp_path / "audit", check=True,
                                       extra_vars=dict(KEEP_LISTENERS,
-                                                      secure_baseline_report_markdown_template=str(template)))
+                                                      secure_baseline_report_markdown_template=str(template),
+                                                      secure_baseline_report_html_template=str(html_template)))
     assert audit.returncode == 0, audit.stdout[-3000:]
     audited = {profile: json.loads((reports / f"{name}.json").read_text()) for profile, name in names.items()}
 
@@ -85,6 +92,30 @@ def test_provenance_rows_and_the_users_template(fleet, tmp_path):
     run_markdown = (reports / "secure_baseline.md").read_text()
     assert "%s ws2022 " % names["server2022"] in run_markdown
 
+    # The user's HTML template wrote the HTML, per host and for the run, every value escaped.
+    trusted_hosts_fix = rows["trusted_hosts_not_wildcard"]["fix"]
+    assert "<server1>" in trusted_hosts_fix
+    for page_name in (names["server2022"], "secure_baseline"):
+        page = (reports / f"{page_name}.html").read_text()
+        assert page.startswith("<p>Our HTML audit: WinRM compliance "), page[:200]
+        assert "<server1>" not in page and str(markupsafe.escape(trusted_hosts_fix)) in page
+        assert "<h2>%s</h2>" % names["server2022"] in page
+
+    # JUnit, per host and for the run: each testsuite's timestamp and properties give the same provenance.
+    for report_name in (names["server2022"], "secure_baseline"):
+        suites = {suite.get("name"): suite for suite in ET.parse(reports / f"{report_name}.xml").getroot()}
+        assert set(suites) == ({names["server2022"]} if report_name != "secure_baseline" else set(names.values()))
+        for host, suite in suites.items():
+            made = next(report for report in audited.values() if report["host"] == host)["provenance"]
+            assert suite.get("timestamp") == made["generated"].rstrip("Z"), report_name
+            properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
+            assert properties["collection"] == "wsman.winrm " + version
+            assert properties["ansible_core"] == made["ansible_core"]
+            assert properties["benchmark_id"] == "cis_ws2022_v3"
+            assert properties["stig_version"] == made["stig"]["version"]
+            assert properties["system_os_caption"] == made["system"]["os_caption"]
+            assert properties["system_domain_role"] == str(made["system"]["domain_role"])
+
     # The apply then changes exactly what the audit said.
     applied, _recap, reports = run_role(fleet, tmp_path / "apply", extra_vars=KEEP_LISTENERS)
     assert applied.returncode == 0, applied.stdout[-3000:]
@@ -104,11 +135,14 @@ def test_provenance_rows_and_the_users_template(fleet, tmp_path):
     assert "## Before and after" in markdown and "- Windows: Microsoft Windows Server 2022 Datacenter" in markdown
     assert "STIG: Microsoft Windows Server 2022 STIG (detected:" in markdown
 
-    # The run task wrote the fleet dashboard once and one checklist per host in both formats, and they hold
-    # every STIG rule's status as the report has it, with the host's role read over WMI.
+    # The run task wrote its HTML report from the collection's template (the apply passes none), the fleet
+    # dashboard and one checklist per host in both formats; the checklists hold every STIG rule's status as
+    # the report has it, with the host's role read over WMI.
     page = (reports / "secure_baseline.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and all(name in page for name in names.values())
     assert "Microsoft Windows Server 2022 Datacenter" in page
+    dashboard = (reports / "secure_baseline_dashboard.html").read_text()
+    assert dashboard.startswith("<!DOCTYPE html>") and all(name in dashboard for name in names.values())
     for profile, name in names.items():
         report = json.loads((reports / f"{name}.json").read_text())
         expected = {row["references"]["stig"]: row["status"] for row in report["after"] if row["references"]["stig"]}
