@@ -6,12 +6,14 @@ Artefacts (the dashboard, its screenshots, the checklists) stay under tests/outp
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
+from ansible.release import __version__ as ansible_core_version
 
 import checklist_formats
 from ansible_collections.wsman.winrm.plugins.filter.compliance_dashboard import compliance_dashboard
@@ -65,8 +67,10 @@ TASKS = [
      "loop_control": {"label": "{{ item.key }}"},
      "delegate_to": "localhost", "run_once": True},
     {"name": "JUnit for the CI system",
-     "ansible.builtin.copy": {"dest": OUTPUT + "/junit.xml", "content": "{{ judged_rows | wsman.winrm.compliance_junit }}",
-                              "mode": "0644"},
+     "ansible.builtin.copy": {"dest": OUTPUT + "/junit.xml", "mode": "0644",
+                              "content": "{{ judged_rows | wsman.winrm.compliance_junit(provenance={"
+                                         "'generated': now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ'), "
+                                         "'ansible_core': ansible_version.full, 'playbook': 'test_audit_evidence'}) }}"},
      "delegate_to": "localhost", "run_once": True},
 ]
 # Run-level tasks see every judged host's rows; the expressions users write for that.
@@ -184,6 +188,8 @@ def test_dashboard_in_headless_chromium(evidence, browser):
     for item in basic["evidence"]:
         assert item["setting"] in panel and item["source"] in panel
     assert "WN22-CC-000500" in panel and basic["reason"] in panel
+    # A failed control's fix is in the panel, as the row says it.
+    assert basic["status"] == "fail" and basic["fix"] and "Fix: " + basic["fix"] in panel
     browser.screenshot(os.path.join(OUTPUT, "dashboard-drilldown.png"))
 
     # Opened from the file alone: nothing but the page itself was requested, nothing complained.
@@ -268,3 +274,10 @@ def test_junit_one_testcase_per_host_and_control(evidence):
             assert case.find("skipped").get("message").startswith(row["status"])
     assert int(root.get("tests")) == len(expected)
     assert int(root.get("failures")) == sum(r["status"] == "fail" for r in expected.values())
+    # Each host's testsuite says when (UTC, no zone, as Ant writes it) and by what it was made.
+    for suite in root.iter("testsuite"):
+        properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
+        assert properties["ansible_core"] == ansible_core_version and properties["playbook"] == "test_audit_evidence"
+        generated = datetime.datetime.fromisoformat(properties["generated"])
+        assert generated.utcoffset() == datetime.timedelta(0)
+        assert suite.get("timestamp") == generated.strftime("%Y-%m-%dT%H:%M:%S")
