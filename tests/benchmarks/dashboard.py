@@ -70,7 +70,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="wsman-bench-") as work:
         started = time.monotonic()
         fleet = FleetProcess(os.path.join(work, "state"), hosts=args.hosts, profiles=",".join(PROFILES),
-                             base_address="127.0.232.1").start()
+                             base_address="127.0.232.1",
+                             # 1,000 hosts take over the default 2 minutes to come up on a busy 2-core machine
+                             ready_timeout=max(120.0, 0.6 * args.hosts)).start()
         try:
             hosts = fleet.hosts()
             print(f"fleet: {len(hosts)} simulated hosts ready in {time.monotonic() - started:.1f} s")
