@@ -11,10 +11,11 @@ its own connection): the result says ``restart_required``.
 
 Anti-lockout: a change that takes away the right the task's own user holds on an endpoint the
 controller relies on (execute on the PowerShell configuration ``ansible.builtin.psrp`` connects to;
-read on WMI, which the collection itself uses) is refused unless ``force``. Which SIDs the user holds is worked out from the local groups
-(``Win32_GroupUser``): for certain where a group lists the user by its exact name, possibly where a
-group has domain members (a domain group's members cannot be read from the host). A change is refused
-when the user may have held the right and is not certain to keep it.
+read on WMI, which the collection itself uses) is refused unless ``force``. Which SIDs the user
+holds is worked out from the local groups (``Win32_GroupUser``): for certain where a group lists the
+user by its exact name, possibly where a group has domain members (a domain group's members cannot be
+read from the host). A change is refused when the user may have held the right and is not certain to
+keep it, unless it takes the right from no SID the user may hold.
 """
 
 from __future__ import annotations
