@@ -42,8 +42,8 @@ def trustees():
 
 
 def powershell(descriptor=DEFAULT, enabled=True):
-    plugins = [SessionConfiguration(ET.fromstring(text)) for text in default_plugins("server2022",
-                                                                                      machine_sid(COMPUTER)).values()]
+    registered = default_plugins("server2022", machine_sid(COMPUTER))
+    plugins = [SessionConfiguration(ET.fromstring(text)) for text in registered.values()]
     configuration = find(plugins, "microsoft.powershell")
     assert sddl.equivalent(configuration.sddl, DEFAULT)
     return configuration.with_changes(sddl=descriptor if descriptor != DEFAULT else None,
