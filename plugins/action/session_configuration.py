@@ -13,8 +13,9 @@ from ansible_collections.wsman.winrm.plugins.module_utils import session_configu
 from ansible_collections.wsman.winrm.plugins.plugin_utils import session_configuration as planner
 from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import WSManAction
 
-LOCKOUT_ADVICE = ("Grant the right another way first (to a group the task's user is in), or set force: true if you "
-                  "have another way back in.")
+LOCKOUT_ADVICE = ("Grant the right another way first (to the task's user itself, or to a local group that lists it by "
+                  "name: a domain group's members cannot be read from the host), or set force: true if you have "
+                  "another way back in.")
 # The endpoints this controller itself relies on: the PowerShell configuration ansible.builtin.psrp
 # connects to (its configuration_name option, Microsoft.PowerShell by default) and WMI, which the
 # collection reads and writes policy values and firewall rules through.
@@ -40,9 +41,9 @@ class ActionModule(WSManAction):
         change = planner.plan_change(session, before, planner.desired_sddl(before.sddl, args, trustees, root_sddl),
                                      args.get("enabled"), quotas)
         if {"sddl", "enabled"} & set(change.changes) and self.relied_on(before, task_vars):
-            sids, user = planner.user_sids(session, session.endpoint.username, computer.read_local_groups(session),
-                                           trustees)
-            reasons = planner.lockout_reasons(before, change.predicted, root_sddl, sids, user)
+            user = planner.user_sids(session, session.endpoint.username, computer.read_local_groups(session),
+                                     trustees)
+            reasons = planner.lockout_reasons(before, change.predicted, root_sddl, user)
             if reasons:
                 change.refusals.append(plan.lockout(reasons, forced="this change takes away the task's own access",
                                                     advice=LOCKOUT_ADVICE))

@@ -34,6 +34,7 @@ import typing as t
 from ansible_collections.wsman.winrm.plugins.module_utils.policy import (
     POLICY_SETTINGS, PolicySetting, group_policy_state, policy_setting, short_key,
 )
+from ansible_collections.wsman.winrm.plugins.module_utils import sddl as sddl_parser
 from ansible_collections.wsman.winrm.plugins.module_utils import verdict as verdicts
 
 # ----------------------------------------------------------------------------------------------
@@ -591,30 +592,36 @@ def _rule_not_wildcard(control: Control, info: t.Mapping[str, t.Any], profile: s
     return PASS, hosts, ""
 
 
-# SDDL aliases and SIDs of the Administrators group.
-_ADMINISTRATORS = {"BA", "S-1-5-32-544"}
+def _allowed_trustees(values: t.Iterable[t.Any]) -> set[str]:
+    """Administrators and the ``allowed_sddl_trustees``, each as the parser names a trustee (a SID, or
+    the alias of a domain-relative group), so BA, S-1-5-32-544 and BUILTIN\\Administrators are one."""
+    allowed = {sddl_parser.resolve_trustee("BA")}
+    for value in values:
+        try:
+            allowed.add(sddl_parser.resolve_trustee(str(value)))
+        except ValueError as error:
+            raise ValueError("allowed_sddl_trustees: %s" % error) from None
+    return allowed
 
 
-def sddl_allowed_trustees(sddl: str) -> list[str]:
-    """The trustees of the access-allowed ACEs in an SDDL string's DACL, in order."""
-    dacl = re.search(r"D:[^(]*((?:\([^)]*\))*)", sddl or "")
-    if not dacl:
-        return []
-    trustees = []
-    for ace in re.findall(r"\(([^)]*)\)", dacl.group(1)):
-        fields = ace.split(";")
-        if len(fields) >= 6 and fields[0].upper() in ("A", "OA", "XA", "ZA"):
-            trustees.append(fields[5])
-    return trustees
+def _trustee_label(grant: t.Any) -> str:
+    """'NT AUTHORITY\\INTERACTIVE (IU)': the name, and the token allowed_sddl_trustees takes."""
+    token = sddl_parser.sid_token(grant.trustee)
+    return grant.name if grant.name == token else "%s (%s)" % (grant.name, token)
 
 
 def _rule_sddl(control: Control, info: t.Mapping[str, t.Any], profile: str, options: dict) -> Verdict:
     sddl, _source = read_setting(info, control.settings[0])
     if sddl is MISSING:
         return UNKNOWN, None, "the configuration was not gathered"
-    allowed = _ADMINISTRATORS | {str(s).upper() for s in options.get("allowed_sddl_trustees") or ()}
-    trustees = sddl_allowed_trustees(sddl)
-    extra = [trustee for trustee in trustees if trustee.upper() not in allowed]
+    try:
+        grants = sddl_parser.grants(sddl)
+    except sddl_parser.SddlError as error:
+        return FAIL, sddl, "RootSDDL is not a security descriptor Windows accepts: %s" % error
+    # A trustee has access when its allow ACEs leave it some right after its own denies: a conditional
+    # allow ([MS-DTYP] 2.4.4.17) counts, as its condition may hold; an allow ACE with mask 0 grants nothing.
+    extra = [_trustee_label(grant) for grant in grants
+             if grant.effective and grant.trustee not in options["allowed_sddl_trustees"]]
     if extra:
         return FAIL, sddl, "access also granted to %s" % ", ".join(extra)
     return PASS, sddl, ""
@@ -980,7 +987,7 @@ def evaluate(info_result: t.Mapping[str, t.Any], profile: str = "domain_kerberos
         raise ValueError("deviations name unknown controls: %s" % ", ".join(unknown_ids))
     if stig_role is not None and stig_role not in STIG_ROLES:
         raise ValueError("unknown STIG role %r; choose one of %s" % (stig_role, ", ".join(STIG_ROLES)))
-    options = {"allowed_sddl_trustees": list(allowed_sddl_trustees or ()),
+    options = {"allowed_sddl_trustees": _allowed_trustees(allowed_sddl_trustees or ()),
                "certificate_expiry_days": int(certificate_expiry_days)}
 
     results = []
@@ -1051,5 +1058,5 @@ __all__ = [
     "BENCHMARKS", "CONTROLS", "CONTROLS_BY_ID", "Control", "DEFAULT_BENCHMARK", "DEFAULT_STIG", "DEVIATION",
     "FAIL", "MANAGED_OVER_WINRM", "NOT_APPLICABLE", "PASS", "PROFILES", "STATUSES", "STIGS", "UNKNOWN",
     "AUTO_STIG", "STIG_RELEASES", "STIG_ROLES", "choose_stig", "STIG_VULNS", "catalog", "cis_id", "evaluate", "presentation", "read_setting",
-    "sddl_allowed_trustees", "stig_for_system", "summarize", "winrm_setting", "with_changes",
+    "stig_for_system", "summarize", "winrm_setting", "with_changes",
 ]

@@ -523,13 +523,19 @@ def grants(descriptor: t.Union[str, SecurityDescriptor]) -> t.List[Grant]:
     return [Grant(trustee, trustee_name(trustee), allowed, denied) for trustee, (allowed, denied) in table.items()]
 
 
-def allows(descriptor: t.Union[str, SecurityDescriptor], trustees: t.Iterable[str], right: int) -> bool:
-    """Whether any of ``trustees`` (canonical or aliases) holds ``right`` after the DACL's denies."""
+def allows(descriptor: t.Union[str, SecurityDescriptor], trustees: t.Iterable[str], right: int,
+           denied_to: t.Optional[t.Iterable[str]] = None) -> bool:
+    """Whether any of ``trustees`` (canonical or aliases) holds ``right`` after the DACL's denies.
+
+    ``denied_to``: the trustees whose deny ACEs count, when they are not ``trustees`` (a token known
+    only in part: allowed through what it surely holds, denied through whatever it may hold).
+    """
     wanted = {resolve_trustee(x) for x in trustees}
+    deny_wanted = wanted if denied_to is None else {resolve_trustee(x) for x in denied_to}
     every = grants(descriptor)
     denied = 0
     for grant in every:
-        if grant.trustee in wanted or grant.trustee == "S-1-1-0":
+        if grant.trustee in deny_wanted or grant.trustee == "S-1-1-0":
             denied |= expand_generic(grant.denied)
     allowed = 0
     for grant in every:

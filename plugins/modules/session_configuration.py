@@ -22,7 +22,9 @@ description:
     a second run reports no change.
   - A change that would take away the right the task's own user holds on the endpoint (execute on a
     PowerShell endpoint, what C(ansible.builtin.psrp) connects with; read on WMI) is refused unless
-    O(force=true).
+    O(force=true). The host cannot list a domain group's members, so for a domain user the change must
+    leave the right to the user itself or to a local group that lists the user by name (or touch no group
+    the user may be in); otherwise it cannot be proven safe and is refused.
   - The descriptor applies at once. O(enabled) and O(quotas) take effect when the WinRM service
     restarts (C(Set-PSSessionConfiguration) restarts it; this module does not, as that would cut its
     own connection) - the result says RV(restart_required).

@@ -11,13 +11,16 @@ its own connection): the result says ``restart_required``.
 
 Anti-lockout: a change that takes away the right the task's own user holds on an endpoint the
 controller relies on (execute on the PowerShell configuration ``ansible.builtin.psrp`` connects to;
-read on WMI, which the collection itself uses) is refused unless ``force``. Which SIDs the user holds is worked out from the local groups
-(``Win32_GroupUser``): a local group with domain members is assumed to hold a domain user, since a
-domain group's members cannot be read from the host.
+read on WMI, which the collection itself uses) is refused unless ``force``. Which SIDs the user
+holds is worked out from the local groups (``Win32_GroupUser``): for certain where a group lists the
+user by its exact name, possibly where a group has domain members (a domain group's members cannot be
+read from the host). A change is refused when the user may have held the right and is not certain to
+keep it, unless it takes the right from no SID the user may hold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from ansible.errors import AnsibleActionFail
@@ -107,46 +110,132 @@ def desired_sddl(current: t.Optional[str], args: t.Mapping[str, t.Any], trustees
     return descriptor.render()
 
 
-def user_sids(session: t.Any, username: t.Optional[str], groups: computer.LocalGroups,
-              trustees: Trustees) -> t.Tuple[t.Set[str], str]:
-    """The SIDs the task's user may hold on the host, and how the user is named in messages."""
-    name = username or ""
-    local = trustees.computer_name.lower()
+@dataclasses.dataclass(frozen=True)
+class UserSids:
+    """What the host can tell of the task's user's token: ``certain`` SIDs it holds for sure (the
+    well-known ones every remote logon carries, its own SID, the local groups that list it by its exact
+    name) and ``possible`` ones it may hold (for a domain user also every local group with a domain
+    member, as a domain group's members cannot be read from the host, and any domain SID a descriptor
+    names). Certain is a subset of possible."""
+
+    name: str
+    certain: t.FrozenSet[str]
+    possible: t.FrozenSet[str]
+    domain_user: bool
+    local_group_sids: t.FrozenSet[str] = frozenset()
+
+    def possible_in(self, descriptor: str) -> t.Set[str]:
+        """``possible`` plus, for a domain user, the domain SIDs and domain-relative aliases (DA, DU...) of
+        the descriptor: the host cannot tell which domain groups the user is in."""
+        extra = set()
+        if self.domain_user:
+            for grant in sddl.grants(descriptor):
+                trustee = grant.trustee
+                domain_relative = trustee in sddl.SID_ALIASES and trustee not in ("LA", "LG")
+                if domain_relative or (trustee.startswith("S-1-5-21-") and trustee not in self.local_group_sids):
+                    extra.add(trustee)
+        return set(self.possible) | extra
+
+
+def _split_user(name: str) -> t.Tuple[str, str, bool]:
+    """'DOMAIN\\user' / 'user@dns.domain' / 'user' -> (domain, account, whether the domain is a UPN suffix)."""
     if "\\" in name:
         domain, _sep, account = name.partition("\\")
-    elif "@" in name:
+        return domain, account, False
+    if "@" in name:
         account, _sep, domain = name.partition("@")
-    else:
-        domain, account = "", name
+        return domain, account, True
+    return "", name, False
+
+
+def user_sids(session: t.Any, username: t.Optional[str], groups: computer.LocalGroups,
+              trustees: Trustees) -> UserSids:
+    """The SIDs the task's user holds for certain and may hold on the host (see UserSids)."""
+    name = username or ""
+    local = trustees.computer_name.lower()
+    domain, account, upn = _split_user(name)
     is_local = domain in ("", ".") or domain.split(".")[0].lower() == local
-    sids = {EVERYONE, AUTHENTICATED_USERS, NETWORK, USERS}
+    # Everyone, Authenticated Users, NETWORK: in every network logon's token; BUILTIN\Users holds
+    # Authenticated Users on every Windows install ("Active Directory security groups", Microsoft Learn).
+    certain = {EVERYONE, AUTHENTICATED_USERS, NETWORK, USERS}
+    possible = set(certain)
     for group in groups.by_sid.values():
         for member in group.members:
             member_domain, _sep, member_name = member.rpartition("\\")
             same_name = member_name.lower() == account.lower()
-            if (is_local and same_name and member_domain.lower() == local) or \
-                    (not is_local and (same_name or member_domain.lower() != local)):
-                sids.add(group.sid.upper())
-    if is_local and account:
-        own = computer.find_account_sid(session, account, trustees.computer_name)
+            if is_local:
+                exact = same_name and member_domain.lower() == local
+            else:
+                # A UPN suffix is a DNS name, Windows lists members by the NetBIOS domain name: no
+                # exact match can be proven from the name alone.
+                exact = same_name and not upn and member_domain.lower() == domain.lower()
+            if exact or _well_known_member(member, certain):
+                certain.add(group.sid.upper())
+            if exact or (not is_local and (same_name or member_domain.lower() != local)):
+                possible.add(group.sid.upper())
+    if account and (is_local or not upn):
+        own = computer.find_account_sid(session, account if is_local else "%s\\%s" % (domain, account),
+                                        trustees.computer_name)
         if own:
-            sids.add(own.upper())
-    return sids, name or "the task's user"
+            certain.add(own.upper())
+            possible.add(own.upper())
+    return UserSids(name or "the task's user", frozenset(certain), frozenset(possible), not is_local,
+                    frozenset(groups.by_sid))
+
+
+def _well_known_member(member: str, held: t.Set[str]) -> bool:
+    """A local group member such as NT AUTHORITY\\Authenticated Users, which the user holds anyway."""
+    try:
+        return sddl.resolve_trustee(member) in held
+    except ValueError:
+        return False
 
 
 def lockout_reasons(before: model.SessionConfiguration, after: model.SessionConfiguration, root_sddl: t.Optional[str],
-                    sids: t.Set[str], user: str) -> t.List[str]:
+                    user: UserSids) -> t.List[str]:
+    """Refuse what cannot be proven safe: the user may have had the right (allowed through any SID it
+    may hold, denied only through those it surely holds), is not sure to keep it (allowed through SIDs
+    it surely holds, denied through any it may hold), and the change takes the right from, or denies
+    it to, some SID the user may hold (adding a group takes nothing from anyone)."""
     right_name, right = needed_right(before)
     before_sddl, after_sddl = before.sddl or root_sddl, after.sddl or root_sddl
-    had = before.enabled and bool(before_sddl) and sddl.allows(before_sddl, sids, right)
-    keeps = after.enabled and bool(after_sddl) and sddl.allows(after_sddl, sids, right)
-    if not had or keeps:
+    possible_before = user.possible_in(before_sddl) if before_sddl else set()
+    possible_after = user.possible_in(after_sddl) if after_sddl else set()
+    had = before.enabled and bool(before_sddl) and sddl.allows(before_sddl, possible_before, right,
+                                                               denied_to=user.certain)
+    keeps = after.enabled and bool(after_sddl) and sddl.allows(after_sddl, user.certain, right,
+                                                               denied_to=possible_after)
+    if not had or keeps or (after.enabled and _loses_nothing(before_sddl, after_sddl,
+                                                             possible_before | possible_after, right)):
         return []
-    through = [g.name for g in sddl.grants(before_sddl)
-               if g.trustee.upper() in sids and sddl.expand_generic(g.allowed) & right]
+    through = [g for g in sddl.grants(before_sddl) if g.trustee.upper() in possible_before
+               and sddl.expand_generic(g.allowed) & right]
+    unproven = [g.name for g in through if g.trustee.upper() not in user.certain]
     cause = "disabling it" if before.enabled and not after.enabled else "the new descriptor"
+    if unproven and len(unproven) == len(through):
+        return ["%s may hold %s on %s through %s (the host cannot list a domain group's members, so it cannot "
+                "tell), and %s leaves it no right the host can prove it holds" % (
+                    user.name, right_name, before.name, ", ".join(unproven), cause)]
     return ["%s holds %s on %s through %s, and %s takes it away" % (
-        user, right_name, before.name, ", ".join(through) or "its groups", cause)]
+        user.name, right_name, before.name, ", ".join(g.name for g in through) or "its groups", cause)]
+
+
+def _loses_nothing(before_sddl: str, after_sddl: t.Optional[str], trustees: t.Set[str], right: int) -> bool:
+    """No trustee of ``trustees`` (nor Everyone) is allowed less of ``right`` or denied more of it after."""
+    if not after_sddl:
+        return False
+
+    def table(descriptor: str) -> t.Dict[str, t.Tuple[int, int]]:
+        return {g.trustee: (sddl.expand_generic(g.allowed) & right, sddl.expand_generic(g.denied) & right)
+                for g in sddl.grants(descriptor)}
+
+    old, new = table(before_sddl), table(after_sddl)
+    for trustee in set(trustees) | {EVERYONE}:
+        allowed_before, denied_before = old.get(trustee, (0, 0))
+        allowed_after, denied_after = new.get(trustee, (0, 0))
+        if allowed_before & ~allowed_after or denied_after & ~denied_before:
+            return False
+    return True
 
 
 def view(configuration: model.SessionConfiguration) -> t.Dict[str, t.Any]:

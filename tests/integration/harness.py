@@ -66,10 +66,13 @@ class Fleet:
         from pypsrp.wsman import WSMan
 
         ports = host_vars["wsman_winrm_sim_ports"]
+        # The default ports, else the one the inventory connects to (winrm11_ports: HTTP on 8080).
+        own = ports.get(int(host_vars.get("ansible_port") or 0)) \
+            if (host_vars.get("ansible_winrm_scheme") == "https") == https else None
         if https:
-            port = ports.get(5986) or ports.get(443)
+            port = ports.get(5986) or ports.get(443) or own
         else:
-            port = ports.get(5985) or ports.get(80)
+            port = ports.get(5985) or ports.get(80) or own
         return WSMan(host_vars["ansible_host"], port=port, ssl=https, auth="ntlm",
                      username=host_vars["ansible_user"], password=host_vars["ansible_password"],
                      cert_validation=host_vars["ansible_winrm_ca_trust_path"] if https else False,

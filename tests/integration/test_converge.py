@@ -20,7 +20,7 @@ from pypsrp.wsman import SelectorSet
 from faultproxy import CONFIG, ProxiedHost, Rule, plain_client, plain_state
 from harness import run_tasks
 
-FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,workstation,server2022"
+FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,workstation,server2022,server2022_jea"
 REACHABLE = ("server2022", "winrm11", "upgraded11", "gpo")
 
 BASELINE = {
@@ -144,6 +144,29 @@ def test_override_lets_the_policy_yield(fleet, tmp_path):
     assert state["config"]["/Service/EnableCompatibilityHttpListener"] == ("false", "GPO")
     assert state["policy"][r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\HttpCompatibilityListener"] == "0"
     assert not [c for c in result["compliance"]["after"] if c["status"] == "fail"]
+
+
+def test_disable_run_as_names_the_run_as_configuration_it_breaks(fleet, tmp_path):
+    # server2022_jea registers "Maintenance" with RunAsUser localadmin (Register-PSSessionConfiguration
+    # -RunAsCredential); the policy makes WinRM erase stored RunAs passwords, so it stops opening.
+    (jea, jea_vars), = by_profile(fleet, "server2022_jea")
+    plain, _vars = by_profile(fleet, "server2022")[-1]
+    key = r"SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\DisableRunAs"
+    task = {"name": "Converge", "wsman.winrm.converge": {"policy": {"service": {"disable_run_as": True}}}}
+    before = plain_state(jea_vars)
+    assert key not in before["policy"], before["policy"]
+    audit = run_tasks(fleet, [task], limit="%s:%s" % (jea, plain), check=True, tmp_path=tmp_path / "audit")
+    (predicted,) = audit[jea]
+    assert predicted["changed"] and not predicted.get("failed"), predicted.get("msg")
+    warning = ("session configuration Maintenance runs as localadmin: the policy 'Disallow WinRM from storing RunAs "
+               "credentials' (DisableRunAs) erases its stored password and it will no longer open")
+    assert any(w.startswith(warning) for w in predicted.get("warnings", [])), predicted.get("warnings")
+    assert plain_state(jea_vars) == before                                   # the audit sent nothing
+    (other,) = audit[plain]                                                  # no RunAs configuration there
+    assert other["changed"] and not any("runs as" in w for w in other.get("warnings", [])), other.get("warnings")
+    (applied,) = run_tasks(fleet, [task], limit=jea, tmp_path=tmp_path / "apply")[jea]
+    assert applied["changed"] and any(w.startswith(warning) for w in applied.get("warnings", [])), applied
+    assert plain_state(jea_vars)["policy"][key] == "1"
 
 
 # ---- faults at each step of the HTTPS move ------------------------------------------------------------

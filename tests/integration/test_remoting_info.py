@@ -3,7 +3,7 @@ pypsrp read of the same host: every session configuration of each profile, who m
 the security verdict each profile was built for.
 
 Verdict rules: Microsoft Learn, "PowerShell Remoting Security Considerations"; FoxDeploy, "Is WinRM
-Secure or do I need HTTPs?". A domain member with Kerberos is in test_remoting_kerberos.py (it needs
+Secure or do I need HTTPs?". A domain member with Kerberos is in test_remoting_verdicts.py (it needs
 the KDC).
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ import xml.etree.ElementTree as ET
 from harness import run_tasks
 
 # workstation has no listener: nothing to read there.
-FLEET_PROFILES = "server2022,server2022_https,winrm11,upgraded11,gpo,basic_unencrypted,server2022_jea"
+FLEET_PROFILES = ("server2022,server2022_https,winrm11,upgraded11,gpo,basic_unencrypted,server2022_jea,"
+                  "winrm11_scoped,winrm11_ports")
 PLUGIN = "http://schemas.microsoft.com/wbem/wsman/1/config/plugin"
 PNS = "{http://schemas.microsoft.com/wbem/wsman/1/config/PluginConfiguration}"
 REMOTING = ["system", "session_configurations", "access", "verdict"]
@@ -25,6 +26,17 @@ def plugins_read_plainly(fleet, host_vars) -> dict[str, ET.Element]:
             '<n:Enumerate xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
             'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><w:OptimizeEnumeration/>'
             "<w:MaxElements>100</w:MaxElements></n:Enumerate>")).iter(PNS + "PlugInConfiguration")}
+
+
+def plain_quotas(element: ET.Element) -> dict[str, int]:
+    """The Quotas attributes of a plugin document, by attribute name in lower case."""
+    quotas = element.find(PNS + "Quotas")
+    return {} if quotas is None else {name.lower(): int(value) for name, value in quotas.attrib.items()}
+
+
+def quotas_by_attribute(reported: dict[str, int]) -> dict[str, int]:
+    """info's quota options (max_memory_per_shell_mb) keyed as the attribute (MaxMemoryPerShellMB) in lower case."""
+    return {option.replace("_", ""): value for option, value in reported.items()}
 
 
 def test_info_reads_every_session_configuration_of_each_profile(fleet, tmp_path):
@@ -42,6 +54,10 @@ def test_info_reads_every_session_configuration_of_each_profile(fleet, tmp_path)
             assert configuration["run_as_user"] == (element.get("RunAsUser") or None)
             sddls = [s.get("Sddl") or None for s in element.iter(PNS + "Security")]
             assert [d["sddl"] for d in configuration["descriptors"]] == sddls, (name, plugin_name)
+            assert configuration["filename"] == element.get("Filename"), (name, plugin_name)
+            parameters = {p.get("Name"): p.get("Value") for p in element.iter(PNS + "Param")}
+            assert configuration["initialization_parameters"] == parameters, (name, plugin_name)
+            assert quotas_by_attribute(configuration["quotas"]) == plain_quotas(element), (name, plugin_name)
         assert all(c["kind"] == "powershell" for c in result["session_configurations"])
         assert "RunAsPassword" not in str(result) and host_vars["wsman_winrm_sim_localadmin_password"] not in str(result)
         assert result["system"]["computer_name"] == name and result["system"]["part_of_domain"] is False

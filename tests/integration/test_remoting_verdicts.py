@@ -110,6 +110,9 @@ def test_workgroup_hosts_move_to_https_and_the_report_says_why(workgroup, tmp_pa
 
 # ---- a domain member ------------------------------------------------------------------------------
 
+DOMAIN_PROFILES = ("basic_unencrypted", "server2022")     # host names SIM-BASIC-01, SIM-2022-02
+
+
 @pytest.fixture(scope="module")
 def domain(tmp_path_factory):
     missing = missing_binaries()
@@ -118,20 +121,23 @@ def domain(tmp_path_factory):
     gss = pytest.importorskip("spnego._gss")
     if not gss.HAS_GSSAPI:
         pytest.skip("pyspnego has no Kerberos here: %s" % gss.GSSAPI_IMP_ERR)
-    with TestKDC(str(tmp_path_factory.mktemp("kdc")), hosts=["SIM-BASIC-01"]) as kdc:
+    with TestKDC(str(tmp_path_factory.mktemp("kdc")), hosts=["SIM-BASIC-01", "SIM-2022-02"]) as kdc:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in kdc.client_env().items():
                 patch.setenv(name, value)
-            with FleetProcess(str(tmp_path_factory.mktemp("verdict-domain")), hosts=1, profiles="basic_unencrypted",
-                              base_address="127.0.%d.1" % (180 + os.getpid() % 20),
+            with FleetProcess(str(tmp_path_factory.mktemp("verdict-domain")), hosts=len(DOMAIN_PROFILES),
+                              profiles=",".join(DOMAIN_PROFILES), base_address="127.0.%d.1" % (180 + os.getpid() % 20),
                               extra_args=["--keytab", kdc.keytab, "--realm", kdc.realm]) as running:
                 yield kdc, running
 
 
-def test_a_domain_member_with_kerberos_keeps_http_and_reaches_secure_http(domain, tmp_path):
+def kerberos_inventory(domain, profile: str, tmp_path):
+    """An ansible.builtin.winrm inventory reaching the simulated domain member of ``profile`` by its
+    DNS name with Kerberos, as an admin writes it; and the environment that resolves that name."""
     kdc, fleet = domain
-    (sim,) = fleet.hosts().values()
+    (sim,) = [h for h in fleet.hosts().values() if h["wsman_winrm_sim_profile"] == profile]
     fqdn = sim["wsman_winrm_sim_fqdn"]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"children": {"windows": {"hosts": {fqdn: {
         "ansible_connection": "winrm", "ansible_port": 5985, "ansible_user": kdc.user_principal,
@@ -139,19 +145,34 @@ def test_a_domain_member_with_kerberos_keeps_http_and_reaches_secure_http(domain
         "ansible_winrm_ca_trust_path": sim["ansible_winrm_ca_trust_path"],
         "wsman_winrm_sim_ports": sim["wsman_winrm_sim_ports"],
         "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}}}))
-    env = dict(kdc.client_env(), **resolver_environment({fqdn: sim["ansible_host"]}))
-    (before,) = verdicts_read(str(inventory), tmp_path / "before", env=env).values()
+    return str(inventory), dict(kdc.client_env(), **resolver_environment({fqdn: sim["ansible_host"]}))
+
+
+def test_a_new_domain_member_with_kerberos_is_secure_over_http_before_any_change(domain, tmp_path):
+    # A new Server 2022 install joined to the domain: Kerberos with message encryption over HTTP 5985,
+    # Basic off, AllowUnencrypted false - nothing to change for the verdict.
+    inventory, env = kerberos_inventory(domain, "server2022", tmp_path)
+    (before,) = verdicts_read(inventory, tmp_path / "before", env=env).values()
+    assert (before["verdict"], before["summary"]) == (
+        "secure_http", "secure over HTTP: domain member, Kerberos with message encryption"), before
+    assert before["facts"]["domain_member"] is True and before["facts"]["allow_unencrypted"] is False
+    assert before["best_possible"] == "secure_http" and before["recommended_profile"] == "domain_kerberos"
+
+
+def test_a_domain_member_with_kerberos_keeps_http_and_reaches_secure_http(domain, tmp_path):
+    inventory, env = kerberos_inventory(domain, "basic_unencrypted", tmp_path)
+    (before,) = verdicts_read(inventory, tmp_path / "before", env=env).values()
     assert before["verdict"] == "insecure" and before["facts"]["domain_member"] is True
     assert before["recommended_profile"] == "domain_kerberos" and before["best_possible"] == "secure_http"
     # Kerberos secures HTTP on a domain member: the profile's HTTPS listener is left out here (the
     # verdict does not need it, and the simulated certificate names the computer, not its DNS name).
-    (record,) = apply_baseline(str(inventory), tmp_path / "apply", env=env,
+    (record,) = apply_baseline(inventory, tmp_path / "apply", env=env,
                                secure_baseline_https_listener=False).values()
     assert record["profile"] == "domain_kerberos", record
     assert record["verdict"]["before"]["verdict"] == "insecure"
     assert record["verdict"]["after"]["verdict"] == "secure_http", record["verdict"]
     assert "domain member" in record["verdict"]["profile_reason"]
-    (after,) = verdicts_read(str(inventory), tmp_path / "after", env=env).values()
+    (after,) = verdicts_read(inventory, tmp_path / "after", env=env).values()
     assert (after["verdict"], after["summary"]) == (
         "secure_http", "secure over HTTP: domain member, Kerberos with message encryption")
     assert after["facts"]["allow_unencrypted"] is False and after["facts"]["auth"]["basic"] is False

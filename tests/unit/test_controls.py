@@ -139,12 +139,13 @@ def test_controls_doc_matches_the_catalog():
 
 
 def test_controls_module_is_pure():
-    """Standard library only: no Ansible, no pypsrp, nothing of the collection but the policy table
-    and the verdict rules, both pure (the filters and the docs script load it alone)."""
+    """Standard library only: no Ansible, no pypsrp, nothing of the collection but the policy table,
+    the verdict rules and the SDDL parser, all pure (the filters and the docs script load it alone)."""
     allowed = {"ansible_collections", "ansible_collections.wsman", "ansible_collections.wsman.winrm",
                "ansible_collections.wsman.winrm.plugins", "ansible_collections.wsman.winrm.plugins.module_utils",
                "ansible_collections.wsman.winrm.plugins.module_utils.controls",
                "ansible_collections.wsman.winrm.plugins.module_utils.policy",
+               "ansible_collections.wsman.winrm.plugins.module_utils.sddl",
                "ansible_collections.wsman.winrm.plugins.module_utils.verdict"}
     code = ("import sys; sys.path.insert(0, %r); sys.path.insert(0, %r); import generate_controls; "
             "generate_controls.load_controls(); "
@@ -254,8 +255,47 @@ def test_insecure_host_fails_the_beyond_controls(server2022):
     assert "local administrators" in workgroup["local_account_token_filter"]["reason"]
 
 
+def _root_sddl_verdict(root_sddl, **options):
+    info = load("gpo")
+    info["service"]["root_sddl"] = root_sddl
+    return by_id(controls.evaluate(info, "domain_kerberos", **options))["root_sddl_admins_only"]
+
+
+@pytest.mark.parametrize("allowed", [["S-1-5-32-580"], ["RM"], ["BUILTIN\\Remote Management Users"], ["s-1-5-32-580"]])
+def test_root_sddl_allowed_trustees_are_sids_aliases_or_names(allowed):
+    root_sddl = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GA;;;RM)S:P(AU;FA;GA;;;WD)"
+    assert "BUILTIN\\Remote Management Users (RM)" in _root_sddl_verdict(root_sddl)["reason"]
+    assert _root_sddl_verdict(root_sddl, allowed_sddl_trustees=allowed)["status"] == "pass"
+    # Administrators spelt as a SID in the descriptor is still Administrators.
+    assert _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;S-1-5-32-544)")["status"] == "pass"
+
+
+def test_root_sddl_ace_after_a_conditional_ace_is_seen():
+    # The condition's parentheses end no ACE: the RM allow after it is read, and the conditional allow
+    # itself grants access when its condition holds.
+    conditional = '(XA;;GX;;;AU;(@User.department == "ops"))'
+    verdict = _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;BA)%s(A;;GR;;;RM)S:P(AU;FA;GA;;;WD)" % conditional)
+    assert verdict["status"] == "fail"
+    assert "NT AUTHORITY\\Authenticated Users (AU)" in verdict["reason"]
+    assert "BUILTIN\\Remote Management Users (RM)" in verdict["reason"]
+    allowed = _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;BA)%s(A;;GR;;;RM)" % conditional, allowed_sddl_trustees=["AU"])
+    assert allowed["status"] == "fail" and "Authenticated Users" not in allowed["reason"], allowed
+
+
+def test_root_sddl_allow_ace_without_rights_grants_nothing():
+    assert _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;BA)(A;;0x0;;;IU)S:P(AU;FA;GA;;;WD)")["status"] == "pass"
+    # Nor does an allow its own deny cancels.
+    assert _root_sddl_verdict("O:NSG:BAD:P(D;;GA;;;IU)(A;;GA;;;BA)(A;;GR;;;IU)")["status"] == "pass"
+
+
+def test_root_sddl_bad_input():
+    broken = _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;BA")
+    assert broken["status"] == "fail" and "not a security descriptor Windows accepts" in broken["reason"]
+    with pytest.raises(ValueError, match="allowed_sddl_trustees: trustee 'CONTOSO.+neither a SID"):
+        _root_sddl_verdict("O:NSG:BAD:P(A;;GA;;;BA)", allowed_sddl_trustees=["CONTOSO\\WinRM Admins"])
+
+
 def test_root_sddl_named_groups():
-    assert controls.sddl_allowed_trustees("O:NSG:BAD:P(A;;GA;;;BA)(A;;GR;;;IU)S:P(AU;FA;GA;;;WD)") == ["BA", "IU"]
     info = load("gpo")
     info["service"]["root_sddl"] = "O:NSG:BAD:P(A;;GA;;;BA)(A;;GA;;;S-1-5-21-1-2-3-1109)S:P(AU;FA;GA;;;WD)"
     assert by_id(controls.evaluate(info, "domain_kerberos"))["root_sddl_admins_only"]["status"] == "fail"

@@ -156,6 +156,14 @@ def test_allows_follows_denies_on_everyone():
     assert sddl.allows("D:(D;;GW;;;WD)(A;;GA;;;BA)", ["BA"], sddl.GENERIC_READ)
 
 
+def test_allows_with_denies_of_other_trustees():
+    # A token known in part: allowed through BA, denied through whatever it may also hold (RM).
+    descriptor = "D:(D;;GX;;;RM)(A;;GA;;;BA)"
+    assert sddl.allows(descriptor, ["BA"], sddl.GENERIC_EXECUTE)
+    assert not sddl.allows(descriptor, ["BA"], sddl.GENERIC_EXECUTE, denied_to=["BA", "RM"])
+    assert sddl.allows(descriptor, ["BA", "RM"], sddl.GENERIC_EXECUTE, denied_to=["BA"])
+
+
 @pytest.mark.parametrize("trustee", ["RM", "S-1-5-32-580", "BUILTIN\\Remote Management Users",
                                      "remote management users"])
 def test_add_allow_then_remove_gives_back_the_original(trustee):
