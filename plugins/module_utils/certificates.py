@@ -55,12 +55,12 @@ class MachineCertificates:
 
     @property
     def trusted(self) -> list[certstore.StoredCertificate]:
-        """The roots, and the intermediate CAs whose issuers lead to one: the issuers the host trusts."""
+        """The roots, and the intermediate CAs signed by one of them (or by an intermediate signed so):
+        the issuers the host trusts. A matching issuer name alone does not count (``certstore.issued_by``)."""
         trusted = list(self.roots)
         pending = list(self.intermediates)
         while True:
-            known = {cert.subject for cert in trusted}
-            reached = [cert for cert in pending if cert.issuer in known]
+            reached = [cert for cert in pending if any(certstore.issued_by(cert, ca) for ca in trusted)]
             if not reached:
                 return trusted
             trusted += reached

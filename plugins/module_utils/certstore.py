@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import ipaddress
 import re
@@ -35,6 +36,7 @@ import typing as t
 
 try:
     from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
     from cryptography.x509.oid import ExtensionOID, NameOID
 
     HAS_CRYPTOGRAPHY = True
@@ -560,13 +562,30 @@ def name_matches(cert: StoredCertificate, names: t.Iterable[str]) -> t.Optional[
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _signed_by(der: bytes, issuer_der: bytes) -> bool:
+    try:
+        x509.load_der_x509_certificate(der).verify_directly_issued_by(x509.load_der_x509_certificate(issuer_der))
+    except (ValueError, TypeError, InvalidSignature):  # other name, unsupported key, or not its signature
+        return False
+    return True
+
+
+def issued_by(cert: StoredCertificate, ca: StoredCertificate) -> bool:
+    """``ca`` issued ``cert``: its subject is the certificate's issuer AND its key verifies the
+    certificate's signature (RFC 5280 6.1.3 (a)(1)). The name alone proves nothing: any CA can put
+    another CA's distinguished name in its own certificate."""
+    return ca.subject == cert.issuer and _signed_by(cert.der, ca.der)
+
+
 def _issuer_known(cert: StoredCertificate, trusted: t.Iterable[t.Any],
                   authorities: t.Sequence[StoredCertificate]) -> bool:
-    """Issuer named in ``trusted`` by DN, CN or thumbprint of its certificate (found in ``authorities``)."""
+    """Issuer named in ``trusted`` by DN or CN, or given as its certificate (a StoredCertificate, or
+    the thumbprint of one in ``authorities``), which must then have signed ``cert`` (``issued_by``)."""
     issuer_names = {cert.issuer.lower()} | ({cert.issuer_cn.lower()} if cert.issuer_cn else set())
     for entry in trusted:
         if isinstance(entry, StoredCertificate):
-            if entry.subject == cert.issuer:
+            if issued_by(cert, entry):
                 return True
             continue
         text = str(entry or "").strip()
@@ -578,7 +597,7 @@ def _issuer_known(cert: StoredCertificate, trusted: t.Iterable[t.Any],
             continue
         if thumb == cert.thumbprint and cert.self_signed:
             return True
-        if any(ca.thumbprint == thumb and ca.subject == cert.issuer for ca in authorities):
+        if any(ca.thumbprint == thumb and issued_by(cert, ca) for ca in authorities):
             return True
     return False
 

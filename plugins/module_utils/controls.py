@@ -683,6 +683,11 @@ def _check_hostname(view: t.Mapping[str, t.Any], options: dict) -> str | None:
 
 def _check_issuer(view: t.Mapping[str, t.Any], options: dict) -> str | None:
     messages = _reason_messages(view, "untrusted_issuer")
+    if not messages and view.get("self_signed"):
+        # The control asks for a CA: a self-signed certificate the host trusts (a copy in its Root
+        # store) is still one no client trusts until each gets a copy too.
+        messages = ["%s is self-signed: its copy in the host's Root store makes the host trust it, not the clients "
+                    "that connect" % view.get("certificate_thumbprint")]
     return "port %s: %s" % (view.get("port"), "; ".join(messages)) if messages else None
 
 

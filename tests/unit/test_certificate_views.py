@@ -168,3 +168,49 @@ def test_a_predicted_listener_without_thumbprint_is_unknown():
     verdicts = judge(certificates.listener_views([listener(bad.thumbprint), listener(None, 8443)], machine(bad), NOW),
                      items)
     assert verdicts["listener_certificate_expiry"][0] == controls.FAIL
+
+
+# A CA that copies the distinguished names of Contoso's CAs into its own certificates: the names
+# match, the keys do not, so nothing it signs may count as issued by Contoso.
+IMPOSTOR_ROOT_KEY, IMPOSTOR_ROOT = _ca("Contoso Root CA")
+IMPOSTOR_ISSUING_KEY, IMPOSTOR_ISSUING = _ca("Contoso Issuing CA", (IMPOSTOR_ROOT_KEY, IMPOSTOR_ROOT.subject))
+
+
+def test_an_issuer_is_trusted_by_its_signature_not_by_its_name():
+    forged_by_root = stored(leaf(issuer=(IMPOSTOR_ROOT_KEY, IMPOSTOR_ROOT)))
+    forged_by_issuing = stored(leaf(issuer=(IMPOSTOR_ISSUING_KEY, IMPOSTOR_ISSUING)))
+    genuine = stored(leaf())
+    assert forged_by_root.issuer == "CN=Contoso Root CA" and forged_by_issuing.issuer == genuine.issuer
+    # The impostor's intermediate sits in the CA store beside the genuine one: only the genuine one
+    # chains to the Root store.
+    m = machine(forged_by_root, forged_by_issuing, genuine, intermediates=(ISSUING, IMPOSTOR_ISSUING))
+    trusted = [c.thumbprint for c in m.trusted]
+    assert trusted == [stored(ROOT.public_bytes(Encoding.DER), key=False).thumbprint,
+                       stored(ISSUING.public_bytes(Encoding.DER), key=False).thumbprint]
+    view = {c["thumbprint"]: c for c in certificates.store_view(m, NOW)["my"]}
+    assert view[genuine.thumbprint]["usable"] is True
+    for forged in (forged_by_root, forged_by_issuing):
+        assert view[forged.thumbprint]["usable"] is False
+        assert [r["code"] for r in view[forged.thumbprint]["reasons"]] == [certstore.UNTRUSTED_ISSUER]
+    items = [listener(forged_by_root.thumbprint, 1), listener(forged_by_issuing.thumbprint, 2),
+             listener(genuine.thumbprint, 3)]
+    status, reason = judge(certificates.listener_views(items, m, NOW), items)["listener_certificate_issuer"]
+    assert status == controls.FAIL and "port 1: issued by CN=Contoso Root CA, which is not a trusted issuer" in reason
+    assert "port 2: " in reason and "port 3" not in reason
+    # Selection by issuer thumbprint follows the signature too.
+    issuing = stored(ISSUING.public_bytes(Encoding.DER), key=False)
+    picked = certstore.select_certificate([forged_by_issuing, genuine], certificates.criteria_for(
+        None, m, {"issuer": issuing.thumbprint}), NOW, m.trusted)
+    assert picked.chosen == genuine and [c for c, _ in picked.rejected] == [forged_by_issuing]
+
+
+def test_a_self_signed_certificate_fails_the_issuer_control_even_when_root_holds_a_copy():
+    der = leaf(self_signed=True)
+    self_signed = stored(der)
+    m = machine(self_signed, roots=(ROOT, x509.load_der_x509_certificate(der)))
+    ((view),) = certificates.listener_views([listener(self_signed.thumbprint)], m, NOW)
+    assert view["self_signed"] is True
+    status, reason = judge([view], [listener(self_signed.thumbprint)])["listener_certificate_issuer"]
+    assert status == controls.FAIL, reason
+    assert reason == ("port 5986: %s is self-signed: its copy in the host's Root store makes the host trust it, "
+                      "not the clients that connect" % self_signed.thumbprint)
