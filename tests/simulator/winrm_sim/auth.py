@@ -223,7 +223,10 @@ class KerberosConfig:
     accounts: dict
 
     def fqdn(self, host) -> str:
-        return f"{host.name.lower()}.{self.domain_suffix}"
+        return self.fqdn_of(host.name)
+
+    def fqdn_of(self, name: str) -> str:
+        return f"{name.lower()}.{self.domain_suffix}"
 
     def service_principals(self, host) -> set[str]:
         # A domain computer answers host/ (pypsrp's default), HTTP/ (pywinrm; mapped to host/ by

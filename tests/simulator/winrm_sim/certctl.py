@@ -2,7 +2,7 @@
 one, a CA issues a new one, an administrator deletes one, a blob gets damaged, time passes.
 
     winrm-sim cert --state-dir DIR --host NAME renew [--thumbprint T] [--days 1095]
-    winrm-sim cert --state-dir DIR --host NAME issue [--days 365] [--issuer ca|untrusted|self] [--no-ip] ...
+    winrm-sim cert --state-dir DIR --host NAME issue [--days 365] [--issuer ca|untrusted|self] [--no-ip] [--dns A,B] ...
     winrm-sim cert --state-dir DIR --host NAME remove --thumbprint T
     winrm-sim cert --state-dir DIR --host NAME corrupt --thumbprint T
     winrm-sim cert --state-dir DIR --host NAME outlive --thumbprint T [--address *]
@@ -77,7 +77,11 @@ def apply(host, pki, request: dict) -> dict:
         eku = request.get("eku") or "server"
         cn = request.get("cn") or host.name
         dns = request.get("dns")
-        dns = [d for d in dns.split(",") if d] if isinstance(dns, str) else [cn, cn.lower()] if dns is None else dns
+        if dns is None:
+            # A domain member's enrollment names its FQDN as well (pki.PKI.host_store says why).
+            domain = getattr(getattr(host, "system", None), "domain", None)
+            dns = [cn, cn.lower()] + ([domain.fqdn(host)] if domain is not None and cn == host.name else [])
+        dns = [d for d in dns.split(",") if d] if isinstance(dns, str) else dns
         der = pki.issue_host_certificate(
             cn, not_before=not_before, not_after=not_after, issuer=request.get("issuer") or "ca",
             server=eku in ("server", "both"), client=eku in ("client", "both"), dns=dns,

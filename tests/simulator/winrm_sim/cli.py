@@ -276,7 +276,9 @@ def serve(args) -> int:
     accounts = load_accounts(state_dir, args.password)
     specs = plan_fleet(state_dir, args.hosts, profiles, args.base_address)
     pki = PKI(state_dir)
-    stores = {spec["name"]: pki.host_store(spec["name"], spec["address"]) for spec in specs}
+    kerberos = authmod.kerberos_config()   # a domain member's machine certificates name its FQDN
+    stores = {spec["name"]: pki.host_store(spec["name"], spec["address"],
+                                           kerberos.fqdn_of(spec["name"]) if kerberos else None) for spec in specs}
     new = {spec["name"] for spec in specs if not os.path.exists(os.path.join(state_dir, f"{spec['name']}.json"))}
     hosts = [make_host(spec, state_dir, stores[spec["name"]], accounts, args.engine) for spec in specs]
     for spec, host in zip(specs, hosts):
@@ -438,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cert.add_argument("--issuer", choices=("ca", "untrusted", "self"), help="issue: who signs it (default ca)")
     p_cert.add_argument("--eku", choices=("server", "client", "both"), help="issue: Enhanced Key Usage (default server)")
     p_cert.add_argument("--cn", help="issue: subject CN (default the computer name)")
-    p_cert.add_argument("--dns", help="issue: comma-separated DNS SANs (default the computer name)")
+    p_cert.add_argument("--dns", help="issue: comma-separated DNS SANs (default the computer name, and on a domain member its FQDN)")
     p_cert.add_argument("--no-key", action="store_true", default=None, help="issue: no private key in the store")
     p_cert.add_argument("--no-ip", action="store_true", default=None,
                         help="issue: no IP address SAN (a controller connecting by address refuses it)")

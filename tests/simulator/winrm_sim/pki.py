@@ -7,8 +7,9 @@ SHA-1 of the DER encoding (what ``Get-ChildItem Cert:\\LocalMachine\\My`` shows)
 Each host's machine certificates (``CertStore``; the host's registry stores start with them, see
 model/certstores.py) are, in this order:
 
-- ``server``: CN=<host name>, SANs (host name, its loopback address), Server Authentication EKU,
-  signed by the simulator CA: the certificate an HTTPS listener normally uses;
+- ``server``: CN=<host name>, SANs (host name, its loopback address, and on a domain member its
+  FQDN), Server Authentication EKU, signed by the simulator CA: the certificate an HTTPS listener
+  normally uses;
 - ``expired``: same CN and EKU, expired a year ago;
 - ``noeku``: same CN, Client Authentication EKU only (Windows refuses it for a listener, 0x803380EE);
 - ``untrusted``: same CN and EKU, signed by a CA that is not in the host's Root store;
@@ -289,11 +290,22 @@ class PKI:
         with _GEN_LOCK:
             return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
-    def host_store(self, name: str, address: str) -> CertStore:
-        """The machine store of one host, creating its certificates the first time."""
+    def host_store(self, name: str, address: str, fqdn: str | None = None) -> CertStore:
+        """The machine store of one host, creating its certificates the first time.
+
+        ``fqdn``: the host is a domain member with this DNS name. Autoenrollment's machine
+        certificates carry it: with CT_FLAG_SUBJECT_ALT_REQUIRE_DNS in the template's
+        msPKI-Certificate-Name-Flag (as the Computer/Machine template has it), the CA puts the computer
+        object's dNSHostName, its FQDN, in the Subject Alternative Name extension as a DNS name
+        ([MS-CRTD] 2.28 "msPKI-Certificate-Name-Flag Attribute"; [MS-WCCE] 3.2.2.6.2.1.4.5.9 and
+        3.2.2.6.2.1.4.4.1, CT_FLAG_MACHINE_TYPE: the CA requires a dNSHostName). Certificates made
+        earlier without it (the host was not a member then) are made again, as enrollment would.
+        The CN stays the computer name (the simulator's listeners match it; Windows' Machine template
+        would put the FQDN there too, CT_FLAG_SUBJECT_REQUIRE_DNS_AS_CN).
+        """
         folder = os.path.join(self.root, "hosts", name)
         os.makedirs(folder, exist_ok=True)
-        dns = [name, name.lower()]
+        dns = [name, name.lower()] + ([fqdn] if fqdn else [])
         specs = [
             # role, issuer, server EKU, client EKU, expired
             ("server", "ca", True, False, False),
@@ -307,7 +319,7 @@ class PKI:
                 path = os.path.join(folder, f"{role}.pem")
                 issuer_key, issuer_cert = ((self.ca_key, self.ca_cert) if issuer == "ca"
                                            else (self.untrusted_key, self.untrusted_cert))
-                if not os.path.exists(path):
+                if not os.path.exists(path) or (fqdn and fqdn not in _dns_names(_load_cert(path))):
                     cert = self._leaf(name, self.host_key.public_key(), issuer_key, issuer_cert,
                                       server=server, client=client, dns=dns, ips=[address], expired=expired)
                     _save_cert(path, cert)
@@ -330,11 +342,7 @@ class PKI:
             is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         except x509.ExtensionNotFound:
             is_ca = False
-        try:
-            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            dns_names = tuple(san.get_values_for_type(x509.DNSName))
-        except x509.ExtensionNotFound:
-            dns_names = ()
+        dns_names = _dns_names(cert)
         self_signed = cert.issuer == cert.subject
         issuer_thumbprint = thumbprint_of(cert) if self_signed else _issuer_thumbprint(cert_path, cert)
         return CertInfo(
@@ -354,6 +362,14 @@ class PKI:
             dns_names=dns_names,
             role=role,
         )
+
+
+def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(san.get_values_for_type(x509.DNSName))
 
 
 def _issuer_thumbprint(cert_path: str, cert: x509.Certificate) -> str:
