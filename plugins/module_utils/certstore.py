@@ -664,6 +664,23 @@ class Criteria:
     # The listener's Hostname: Windows requires the certificate's CN to be it (fault 0x803380E9,
     # "The certificate CN and the hostname that were provided do not match").
     common_name: t.Optional[str] = None
+    # How the controller will connect to the listener: only a certificate it accepts qualifies.
+    controller: t.Optional["ControllerView"] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ControllerView:
+    """The controller's side of the TLS handshake with a listener: the host name or address it
+    connects to, its trust anchors (None: it does not validate), the SHA-256 it pins, and the host's
+    intermediate CAs (served with the certificate). ``reasons`` is ``controller_reasons`` for it."""
+
+    host: str
+    anchors: t.Optional[t.Tuple[t.Any, ...]]
+    pin_sha256: t.Optional[str] = None
+    intermediates: t.Tuple[StoredCertificate, ...] = ()
+
+    def reasons(self, cert: StoredCertificate, now: datetime.datetime) -> t.List["Reason"]:
+        return controller_reasons(cert, now, self.host, self.anchors, self.pin_sha256, self.intermediates)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -688,9 +705,10 @@ class Selection:
         return "\n".join(lines)
 
 
-def _criteria_reasons(cert: StoredCertificate, criteria: Criteria,
-                      authorities: t.Sequence[StoredCertificate]) -> t.List[Reason]:
-    """What ``criteria`` asks beyond ``listener_reasons``: issuer, template, the Hostname as CN."""
+def _criteria_reasons(cert: StoredCertificate, criteria: Criteria, authorities: t.Sequence[StoredCertificate],
+                      now: datetime.datetime) -> t.List[Reason]:
+    """What ``criteria`` asks beyond ``listener_reasons``: issuer, template, the Hostname as CN, and
+    that the controller accepts it."""
     reasons = []
     if criteria.issuer and not _issuer_known(cert, [criteria.issuer], authorities):
         reasons.append(Reason(ISSUER_MISMATCH, "issued by %s, not %s" % (cert.issuer, criteria.issuer)))
@@ -700,6 +718,8 @@ def _criteria_reasons(cert: StoredCertificate, criteria: Criteria,
     if criteria.common_name and (cert.subject_cn or "").lower() != criteria.common_name.lower():
         reasons.append(Reason(CN_MISMATCH, "its CN is %s, and Windows requires the listener Hostname %s as the CN"
                               % (cert.subject_cn or "(none)", criteria.common_name)))
+    if criteria.controller is not None:
+        reasons += criteria.controller.reasons(cert, now)
     return reasons
 
 
@@ -714,7 +734,7 @@ def select_certificate(certificates: t.Iterable[StoredCertificate], criteria: Cr
     qualifying, rejected = [], []
     for cert in certificates:
         reasons = listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)
-        reasons += _criteria_reasons(cert, criteria, authorities)
+        reasons += _criteria_reasons(cert, criteria, authorities, now)
         if cert.archived:
             reasons.append(Reason(ARCHIVED, "archived%s: Windows skips archived certificates"
                                   % (" (renewed by %s)" % cert.renewed_by if cert.renewed_by else "")))
@@ -810,7 +830,9 @@ def binding_for(current: t.Optional[str], certificates: t.Sequence[StoredCertifi
     newest valid certificate that still qualifies; one that is gone from the store, expires within
     ``renew_within_days`` or no longer meets ``criteria`` is replaced by the best match
     (``select_certificate``, the criteria plus ``renew_within_days`` left); otherwise it is kept. A
-    new listener gets the best match. Deterministic: the same store and criteria give the same answer.
+    new listener gets the best match. With ``criteria.controller`` every candidate, a renewal's
+    successor and the bound certificate itself must also be one the controller accepts. Deterministic:
+    the same store and criteria give the same answer.
     """
     wanted = dataclasses.replace(criteria, min_days_left=max(criteria.min_days_left, renew_within_days))
     selection = select_certificate(certificates, wanted, now, authorities)
@@ -836,14 +858,14 @@ def binding_for(current: t.Optional[str], certificates: t.Sequence[StoredCertifi
         renewed = by_thumbprint[successor]
         # The successor keeps the subject and template; it must still serve a listener.
         reasons = listener_reasons(renewed, now, criteria.names, criteria.trusted_issuers, authorities)
-        if criteria.common_name:
-            reasons += [r for r in _criteria_reasons(renewed, criteria, authorities) if r.code == CN_MISMATCH]
+        reasons += [r for r in _criteria_reasons(renewed, criteria, authorities, now)
+                    if r.code in (CN_MISMATCH, CONTROLLER_REFUSES)]
         if not reasons:
             return Binding(RENEWED, successor, current, "%s was renewed: %s is the newest valid certificate of its "
                            "renewal chain (%s)" % (current, successor, " -> ".join(chain.chain)), selection,
                            chain.chain)
     problems = listener_reasons(cert, now, criteria.names, criteria.trusted_issuers, authorities)
-    problems += _criteria_reasons(cert, criteria, authorities)
+    problems += _criteria_reasons(cert, criteria, authorities, now)
     days = cert.days_left(now)
     if not problems and days < wanted.min_days_left:
         problems.append(Reason(TOO_FEW_DAYS, "%d days left, %d required" % (days, wanted.min_days_left)))

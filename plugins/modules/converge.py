@@ -344,7 +344,9 @@ options:
         managed through the HTTPS listener when O(https.remove_http=true).
       - With O(https.certificate=auto) the listener's certificate is chosen from the host's store, and kept
         current on every run, as M(wsman.winrm.listener) does with O(wsman.winrm.listener#module:certificate=auto);
-        the choice is in RV(certificate).
+        the choice is in RV(certificate). Only a certificate the controller accepts when it connects for the
+        proof qualifies - its host name or address (the inventory's, e.g. the FQDN of a domain member) in the
+        subject alternative names, issued by a CA in its CA bundle, the pinned fingerprint when one is set.
     type: dict
     suboptions:
       port:

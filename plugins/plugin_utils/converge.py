@@ -220,7 +220,9 @@ def plan_https(change: plan.Plan, main: Session, https_session: Session,
         raise AnsibleActionFail("https: %s" % error) from None
     machine = predicted.certificates
     if https.get("certificate") == "auto":
-        binding, machine = listener_plans.choose_certificate(main, predicted.listeners, wanted, https, machine=machine)
+        # The proof connects through https_session: choose a certificate it will accept.
+        binding, machine = listener_plans.choose_certificate(main, predicted.listeners, wanted, https, machine=machine,
+                                                             controller_endpoint=https_session.endpoint)
         change.report["certificate"] = listener_plans.certificate_result(binding)
         if binding.warning:
             change.warnings.append(binding.warning)

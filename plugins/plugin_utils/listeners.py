@@ -300,7 +300,7 @@ def plan_listener(session: t.Any, snapshot: t.Any, wanted: dict[str, t.Any], nam
 
 def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], wanted: dict[str, t.Any],
                        options: t.Mapping[str, t.Any], now: datetime.datetime | None = None,
-                       machine: certificates.MachineCertificates | None = None,
+                       machine: certificates.MachineCertificates | None = None, controller_endpoint: t.Any = None,
                        ) -> tuple[certstore.Binding, certificates.MachineCertificates]:
     """``certificate: auto``: read the host's stores and set ``wanted["certificate_thumbprint"]`` to the
     certificate the HTTPS listener should name (``certstore.binding_for``: a new listener gets the
@@ -308,6 +308,8 @@ def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], w
     expires within ``renew_within_days`` or no longer meets the criteria; otherwise it keeps it).
 
     The listener's Hostname (wanted, else current) must be the certificate's CN, as Windows checks.
+    ``controller_endpoint``: the endpoint the controller will reach the listener through (host name,
+    CA bundle, pin); only a certificate it would accept in the TLS handshake qualifies then.
     Raises ChangeRefused, listing why each certificate does not qualify, when none does. ``machine``:
     the stores already read (else they are read here).
     """
@@ -318,7 +320,8 @@ def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], w
     if hostname is None:
         hostname = (current.get("hostname") or "") if current is not None else ""
     criteria = certificates.criteria_for({"hostname": hostname}, machine, options.get("certificate_criteria") or {})
-    criteria = dataclasses.replace(criteria, common_name=hostname or None)
+    criteria = dataclasses.replace(criteria, common_name=hostname or None,
+                                   controller=_controller_view(controller_endpoint, machine))
     bound = current.get("certificate_thumbprint") if current is not None else None
     binding = certstore.binding_for(bound or None, machine.my, criteria, now, int(options.get("renew_within_days", 30)),
                                     machine.trusted)
@@ -328,6 +331,18 @@ def choose_certificate(session: t.Any, listeners: t.Sequence[config.Listener], w
                             % (describe(wanted["address"], "HTTPS"), binding.explain()))
     wanted["certificate_thumbprint"] = binding.thumbprint
     return binding, machine
+
+
+def _controller_view(endpoint: t.Any, machine: certificates.MachineCertificates) -> certstore.ControllerView | None:
+    if endpoint is None:
+        return None
+    try:
+        anchors = certstore.load_trust_anchors(endpoint.cert_validation)
+    except (OSError, ValueError) as error:
+        raise ChangeRefused("certificate: auto: the controller's CA bundle %s cannot be read (%s), so which "
+                            "certificate it would accept is unknown" % (endpoint.cert_validation, error)) from None
+    return certstore.ControllerView(endpoint.host, None if anchors is None else tuple(anchors),
+                                    getattr(endpoint, "cert_fingerprint", None), tuple(machine.intermediates))
 
 
 def certificate_result(binding: certstore.Binding) -> dict[str, t.Any]:

@@ -159,20 +159,65 @@ def test_a_new_domain_member_with_kerberos_is_secure_over_http_before_any_change
     assert before["best_possible"] == "secure_http" and before["recommended_profile"] == "domain_kerberos"
 
 
-def test_a_domain_member_with_kerberos_keeps_http_and_reaches_secure_http(domain, tmp_path):
+def audit_certificate_choice(inventory, tmp_path, env):
+    """The role's converge task in check mode, its registered result kept: what it would bind."""
+    kept = tmp_path / "result.json"
+    play = [{"name": "Audit", "hosts": "windows", "gather_facts": False, "tasks": [
+        {"name": "Secure WinRM baseline", "ansible.builtin.import_role": {
+            "name": "wsman.winrm.secure_baseline", "tasks_from": "run"}, "ignore_errors": True},
+        {"name": "Keep the result", "delegate_to": "localhost", "check_mode": False, "ansible.builtin.copy": {
+            "dest": str(kept), "content": "{{ secure_baseline_result | to_json }}", "mode": "0644"}}]}]
+    variables = {"secure_baseline_https_connection_port": HTTPS_PORT, "secure_baseline_report": False}
+    completed = run(inventory, play, tmp_path, extra_vars=variables, env=env, check=True)
+    assert kept.exists(), completed.stdout[-4000:]
+    return json.loads(kept.read_text())
+
+
+def test_a_domain_member_binds_only_a_certificate_the_controller_accepts_for_its_fqdn(domain, tmp_path):
+    _kdc, fleet = domain
+    ((name, sim),) = [(n, h) for n, h in fleet.hosts().items() if h["wsman_winrm_sim_profile"] == "basic_unencrypted"]
+    fqdn = sim["wsman_winrm_sim_fqdn"]
+    inventory, env = kerberos_inventory(domain, "basic_unencrypted", tmp_path)
+    # From the trusted CA, valid longest, issued to the computer name and its address, not to the
+    # FQDN the controller connects to: Windows would serve it, the controller would refuse it.
+    netbios_only = fleet.cert(name, "issue", days=2000, dns="%s,%s" % (name, name.lower()))["thumbprint"]
+    # Without the machine certificate that names the FQDN, no certificate qualifies: the audit fails
+    # and says why for each one, before anything is sent.
+    fleet.cert(name, "remove", thumbprint=sim["wsman_winrm_sim_thumbprint"])
+    refused = audit_certificate_choice(inventory, tmp_path / "none", env)
+    assert refused.get("failed") and "no certificate of LocalMachine\\My can serve" in refused["msg"], refused
+    line = next(line for line in refused["msg"].splitlines() if line.startswith("- " + netbios_only))
+    assert "the controller would refuse it for %s" % fqdn in line, refused["msg"]
+    # Enrolled again (its FQDN in the SAN, as autoenrollment issues it): chosen, though the other
+    # one is valid longer.
+    enrolled = fleet.cert(name, "issue", days=1000)["thumbprint"]
+    chosen = audit_certificate_choice(inventory, tmp_path / "chosen", env)
+    assert not chosen.get("failed"), chosen.get("msg")
+    assert chosen["certificate"]["thumbprint"] == enrolled and chosen["certificate"]["action"] == "selected", chosen
+    assert chosen["verdict"]["predicted"]["verdict"] == "secure_https"
+
+
+def test_a_domain_member_with_kerberos_keeps_http_and_gets_an_https_listener_the_controller_validates(domain, tmp_path):
     inventory, env = kerberos_inventory(domain, "basic_unencrypted", tmp_path)
     (before,) = verdicts_read(inventory, tmp_path / "before", env=env).values()
     assert before["verdict"] == "insecure" and before["facts"]["domain_member"] is True
     assert before["recommended_profile"] == "domain_kerberos" and before["best_possible"] == "secure_http"
-    # Kerberos secures HTTP on a domain member: the profile's HTTPS listener is left out here (the
-    # verdict does not need it, and the simulated certificate names the computer, not its DNS name).
-    (record,) = apply_baseline(inventory, tmp_path / "apply", env=env,
-                               secure_baseline_https_listener=False).values()
+    # The role's defaults as they are: its HTTPS listener too, with the machine certificate that
+    # names the FQDN the controller connects to (autoenrollment puts it in the SAN).
+    (record,) = apply_baseline(inventory, tmp_path / "apply", env=env).values()
     assert record["profile"] == "domain_kerberos", record
     assert record["verdict"]["before"]["verdict"] == "insecure"
-    assert record["verdict"]["after"]["verdict"] == "secure_http", record["verdict"]
+    # Kerberos already secures HTTP here; the HTTPS listener, proven by the controller with the
+    # certificate it validates, makes it secure_https.
+    assert "HTTPS listener" in record["changed_steps"] and not record.get("failed"), record
+    assert record["verdict"]["predicted"]["verdict"] == "secure_https", record["verdict"]
+    assert record["verdict"]["after"]["verdict"] == "secure_https", record["verdict"]
     assert "domain member" in record["verdict"]["profile_reason"]
     (after,) = verdicts_read(inventory, tmp_path / "after", env=env).values()
+    # Read again over HTTP with Kerberos (kept by the profile): the controller's own TLS handshake
+    # with the HTTPS listener validates its certificate for the FQDN.
     assert (after["verdict"], after["summary"]) == (
-        "secure_http", "secure over HTTP: domain member, Kerberos with message encryption")
+        "secure_https", "secure: HTTPS with a certificate the controller validates")
+    assert after["facts"]["https_certificate_validated"] is True
+    assert {item["transport"] for item in after["facts"]["listeners"]} == {"HTTP", "HTTPS"}
     assert after["facts"]["allow_unencrypted"] is False and after["facts"]["auth"]["basic"] is False

@@ -32,6 +32,11 @@ def _ca(cn, issuer=None):
     cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(signer_name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(NOW - 900 * DAY)
             .not_valid_after(NOW + 900 * DAY).add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), False)
             .sign(signer_key, hashes.SHA256()))
     return key, cert
 
@@ -50,6 +55,8 @@ def leaf(cn="win1", days=300, issuer=(ISSUING_KEY, ISSUING), self_signed=False):
                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False))
     if self_signed:
         return builder.issuer_name(_name(cn)).sign(key, hashes.SHA256()).public_bytes(Encoding.DER)
+    # The authority key identifier, which the controller's path validation requires (RFC 5280 4.2.1.1).
+    builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[0].public_key()), False)
     return builder.issuer_name(issuer[1].subject).sign(issuer[0], hashes.SHA256()).public_bytes(Encoding.DER)
 
 
@@ -214,3 +221,34 @@ def test_a_self_signed_certificate_fails_the_issuer_control_even_when_root_holds
     assert status == controls.FAIL, reason
     assert reason == ("port 5986: %s is self-signed: its copy in the host's Root store makes the host trust it, "
                       "not the clients that connect" % self_signed.thumbprint)
+
+
+def test_auto_chooses_only_what_the_controller_accepts_for_the_name_it_connects_to():
+    computer_name_only = stored(leaf(cn="win1", days=800))       # valid longest, not issued to the FQDN
+    fqdn = stored(leaf(cn="win1.contoso.com", days=400))
+    m = machine(computer_name_only, fqdn)
+    m.computer_names = ["win1", "win1.contoso.com"]
+    criteria = certificates.criteria_for(None, m, {})
+    assert certstore.select_certificate(m.my, criteria, NOW, m.trusted).chosen == computer_name_only
+    controller = certstore.ControllerView("win1.contoso.com", (ROOT,), None, tuple(m.intermediates))
+    with_controller = certstore.Criteria(**dict(criteria.__dict__, controller=controller))
+    picked = certstore.select_certificate(m.my, with_controller, NOW, m.trusted)
+    assert picked.chosen == fqdn
+    ((rejected, reasons),) = picked.rejected
+    assert rejected == computer_name_only and [r.code for r in reasons] == [certstore.CONTROLLER_REFUSES]
+    assert "the controller would refuse it for win1.contoso.com" in reasons[0].message
+    # A bound certificate the controller refuses is replaced, and a renewal it would refuse is not followed.
+    assert certstore.binding_for(computer_name_only.thumbprint, m.my, with_controller, NOW,
+                                 authorities=m.trusted).thumbprint == fqdn.thumbprint
+    successor = stored(leaf(cn="win1", days=900))
+    renewed = stored(leaf(cn="win1.contoso.com", days=100), renewed_by=successor.thumbprint)
+    m2 = machine(renewed, successor, fqdn)
+    binding = certstore.binding_for(renewed.thumbprint, m2.my, with_controller, NOW, authorities=m2.trusted)
+    assert (binding.action, binding.thumbprint) == (certstore.KEEP, renewed.thumbprint)
+    expiring = stored(leaf(cn="win1.contoso.com", days=10), renewed_by=successor.thumbprint)
+    m3 = machine(expiring, successor, fqdn)
+    binding = certstore.binding_for(expiring.thumbprint, m3.my, with_controller, NOW, authorities=m3.trusted)
+    assert (binding.action, binding.thumbprint) == (certstore.REPLACED, fqdn.thumbprint)
+    # Nothing the controller accepts: no choice, and the explanation names the controller's refusal.
+    alone = certstore.select_certificate([computer_name_only], with_controller, NOW, m.trusted)
+    assert alone.chosen is None and "the controller would refuse it for win1.contoso.com" in alone.explain()
