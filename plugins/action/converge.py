@@ -59,12 +59,14 @@ class ActionModule(WSManAction):
         https = args.get("https")
         https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
         try:
-            main, snapshot = converge.read(session, https_session, https, converge.read_parts(args))
+            reached, names = session, None
+            if args.get("controls"):
+                # The verdict needs the computer: read it now, before an HTTPS move can remove the
+                # endpoint; its Win32_ComputerSystem also gives the certificates the computer's names.
+                reached, names = converge.reach(session, https_session, https,
+                                                lambda through: self._read_system(through).certificate_names)
+            main, snapshot = converge.read(reached, https_session, https, converge.read_parts(args), names)
             system = self._provenance_system(main, args)
-            if args.get("controls") and self._system is None:
-                # The verdict needs the computer: read it now, through the endpoint that is known to
-                # work, not after an HTTPS move has removed it.
-                self._read_system(main)
             change, conflicts = converge.plan_host(main, https_session, snapshot, named, args)
             if any(option.path == "service.disable_run_as" and value is True for option, value in named) \
                     and remoting.writes_disable_run_as(change.changes):

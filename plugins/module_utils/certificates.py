@@ -14,7 +14,7 @@ stores .Default (``SOFTWARE\\Microsoft\\SystemCertificates``), .GroupPolicy
 store the first three. Read here: My, and Root and CA in those three locations. AuthRoot (the
 public roots Windows updates itself, often hundreds) is not read: a certificate from a public CA
 shows as issued by an issuer not found on the host. The computer's names come from
-``Win32_ComputerSystem`` (Name, DNSHostName, Domain). Cost: one EnumKey per store location, one
+``Win32_ComputerSystem`` (Name, DNSHostName, Domain; module_utils/computer.py), read once per task. Cost: one EnumKey per store location, one
 GetBinaryValue per certificate and one Enumerate; read only when asked for.
 
 The views (``store_view``, ``listener_views``) are pure, so check mode and the compliance controls
@@ -27,11 +27,10 @@ import dataclasses
 import datetime
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import certstore
+from ansible_collections.wsman.winrm.plugins.module_utils import certstore, computer
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import method_input, output_values
 
 STDREGPROV_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv"
-COMPUTER_SYSTEM_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_ComputerSystem"
 MY, ROOT = "My", "Root"
 SYSTEM = "SOFTWARE\\Microsoft\\SystemCertificates"
 # (registry location, store, label): where trust anchors and intermediate CAs live.
@@ -121,24 +120,10 @@ def read_store(session: t.Any, store: str, location: str = SYSTEM) -> tuple[list
     return certificates, errors + parse_errors
 
 
-def read_computer_names(session: t.Any) -> list[str]:
-    """The names a certificate for this computer is issued to: NetBIOS name, DNS host name, and the
-    FQDN when the computer is in a domain (Microsoft Learn, "Win32_ComputerSystem class")."""
-    names: list[str] = []
-    for item in session.enumerate(COMPUTER_SYSTEM_URI):
-        values = output_values(item)
-        host = values.get("DNSHostName") or values.get("Name") or ""
-        candidates = [values.get("Name"), host]
-        if str(values.get("PartOfDomain") or "").lower() == "true" and values.get("Domain"):
-            candidates.append("%s.%s" % (host, values["Domain"]))
-        for name in candidates:
-            if name and name.lower() not in [n.lower() for n in names]:
-                names.append(name)
-    return names
-
-
-def read(session: t.Any) -> MachineCertificates:
-    """My, the Root and CA stores (see the module text) and the computer's names."""
+def read(session: t.Any, computer_names: t.Sequence[str] | None = None) -> MachineCertificates:
+    """My, the Root and CA stores (see the module text) and the computer's names: ``computer_names``
+    when the caller has read Win32_ComputerSystem already (computer.SystemInfo.certificate_names),
+    else one Enumerate of it here."""
     machine = MachineCertificates()
     machine.my, machine.errors = read_store(session, MY)
     for stores, into in ((ROOT_STORES, machine.roots), (CA_STORES, machine.intermediates)):
@@ -148,7 +133,8 @@ def read(session: t.Any) -> MachineCertificates:
             into.extend(cert for cert in certificates if cert.thumbprint not in seen)
             seen.update(cert.thumbprint for cert in certificates)
             machine.errors += errors
-    machine.computer_names = read_computer_names(session)
+    machine.computer_names = list(computer_names if computer_names is not None else
+                                  computer.read_system(session, operating_system=False).certificate_names)
     return machine
 
 

@@ -44,6 +44,7 @@ def _bool(value: t.Optional[str]) -> t.Optional[bool]:
 @dataclasses.dataclass
 class SystemInfo:
     computer_name: t.Optional[str] = None
+    dns_host_name: t.Optional[str] = None
     domain: t.Optional[str] = None
     part_of_domain: t.Optional[bool] = None
     domain_role: t.Optional[int] = None
@@ -52,8 +53,24 @@ class SystemInfo:
     build_number: t.Optional[str] = None
     product_type: t.Optional[int] = None
 
+    @property
+    def certificate_names(self) -> t.List[str]:
+        """The names a certificate for this computer is issued to: the NetBIOS name, the DNS host name,
+        and the FQDN when the computer is in a domain (Microsoft Learn, "Win32_ComputerSystem class":
+        Name, DNSHostName, Domain, PartOfDomain)."""
+        host = self.dns_host_name or self.computer_name or ""
+        candidates = [self.computer_name, host]
+        if self.part_of_domain and self.domain:
+            candidates.append("%s.%s" % (host, self.domain))
+        names: t.List[str] = []
+        for name in candidates:
+            if name and name.lower() not in [n.lower() for n in names]:
+                names.append(name)
+        return names
+
     def to_dict(self) -> t.Dict[str, t.Any]:
         result = dataclasses.asdict(self)
+        del result["dns_host_name"]  # the certificate names carry it; the reports keep their shape
         result["domain_role_name"] = (DOMAIN_ROLES[self.domain_role]
                                       if self.domain_role is not None and 0 <= self.domain_role < 6 else None)
         result["product_type_name"] = PRODUCT_TYPES.get(self.product_type) if self.product_type else None
@@ -66,7 +83,7 @@ def read_system(session: t.Any, operating_system: bool = True) -> SystemInfo:
     system = next(iter(session.enumerate(CIMV2_URI + "Win32_OperatingSystem")), None) if operating_system else None
     c = output_values(computer) if computer is not None else {}
     o = output_values(system) if system is not None else {}
-    return SystemInfo(computer_name=c.get("Name"), domain=c.get("Domain"), part_of_domain=_bool(c.get("PartOfDomain")),
+    return SystemInfo(computer_name=c.get("Name"), dns_host_name=c.get("DNSHostName"), domain=c.get("Domain"), part_of_domain=_bool(c.get("PartOfDomain")),
                       domain_role=_int(c.get("DomainRole")), os_caption=o.get("Caption"), os_version=o.get("Version"),
                       build_number=o.get("BuildNumber"), product_type=_int(o.get("ProductType")))
 

@@ -135,10 +135,12 @@ class ConfigSnapshot:
         return report
 
 
-def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str] = ALL_PARTS) -> ConfigSnapshot:
+def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str] = ALL_PARTS,
+             computer_names: t.Sequence[str] | None = None) -> ConfigSnapshot:
     """One Get of winrm/config, one Enumerate of listeners, one of certmappings, the policy values.
 
     ``parts`` leaves out what the caller does not need (fewer requests); what is left out is empty.
+    ``computer_names``: the computer's names when the caller has read them (the certificates need them).
     """
     parts = set(parts)
     if not include_policy:
@@ -149,7 +151,7 @@ def read_all(session: t.Any, include_policy: bool = True, parts: t.Iterable[str]
     mappings = ([t.cast(CertMapping, CertMapping.from_xml(e)) for e in session.enumerate(CERTMAPPING_URI)]
                 if "cert_mappings" in parts else [])
     policy = PolicyValues.read(session) if "policy" in parts else PolicyValues()
-    machine = machine_certificates.read(session) if CERTIFICATES in parts else None
+    machine = machine_certificates.read(session, computer_names) if CERTIFICATES in parts else None
     firewall = read_firewall_rules(session) if FIREWALL_PART in parts else None
     return ConfigSnapshot(config, listeners, mappings, policy, machine, firewall)
 

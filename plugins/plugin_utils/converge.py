@@ -98,19 +98,27 @@ def same_endpoint(first: t.Any, second: t.Any) -> bool:
     return first.url == second.url
 
 
-def read(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None,
-         parts: t.Iterable[str] = READ_PARTS):
-    """One read of the host; a host an earlier run moved to HTTPS (no HTTP listener left to
-    answer the inventory's endpoint) is read, and managed, through the HTTPS listener."""
+def reach(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None,
+          read: t.Callable[[Session], t.Any]) -> tuple[Session, t.Any]:
+    """(the session that answered, ``read(session)``); a host an earlier run moved to HTTPS (no HTTP
+    listener left to answer the inventory's endpoint) is read, and managed, through the HTTPS listener."""
     try:
-        return session, resources.read_all(session, parts=parts)
+        return session, read(session)
     except (ConnectionFailed, TimedOut) as error:
-        if https_session is None or not https.get("remove_http") or session.endpoint.scheme != "http":
+        if https_session is None or not (https or {}).get("remove_http") or session.endpoint.scheme != "http":
             raise
         try:
-            return https_session, resources.read_all(https_session, parts=parts)
+            return https_session, read(https_session)
         except WSManError:
             raise error from None
+
+
+def read(session: Session, https_session: Session | None, https: t.Mapping[str, t.Any] | None,
+         parts: t.Iterable[str] = READ_PARTS, computer_names: t.Sequence[str] | None = None):
+    """One read of the host, through the session that answers (``reach``). ``computer_names``: the
+    computer's names when the caller has read Win32_ComputerSystem already (not read again)."""
+    return reach(session, https_session, https,
+                 lambda through: resources.read_all(through, parts=parts, computer_names=computer_names))
 
 
 def final_session(main: Session, https_session: Session | None, change: plan.Plan) -> Session:
