@@ -169,32 +169,39 @@ def host_endpoint(entry) -> tuple[str, int]:
     return "http", 5985
 
 
-def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict:
+def host_vars(spec: dict, entry, accounts: dict, pki: PKI) -> dict:
+    """One host's inventory variables: how to reach it now (its listeners) and its test material."""
+    scheme, port = host_endpoint(entry)
+    store = getattr(entry.host, "cert_store", None) or entry.cert_store
+    server_cert = next((c for c in store.certs if c.role == "server"), None) if store else None
+    variables = {
+        "ansible_host": spec["address"],
+        "ansible_port": port,
+        "ansible_user": "Administrator",
+        "ansible_password": accounts["Administrator"]["password"],
+        "ansible_connection": "winrm",
+        "ansible_winrm_transport": "ntlm",
+        "ansible_winrm_scheme": scheme,
+        "ansible_winrm_ca_trust_path": pki.ca_path,
+        "wsman_winrm_sim_thumbprint": server_cert.thumbprint if server_cert else "",
+        "wsman_winrm_sim_profile": spec["profile"],
+        "wsman_winrm_sim_ports": dict(sorted(entry.port_map.items())),
+        **({"wsman_winrm_sim_network": entry.host.network.info()} if hasattr(entry.host, "network") else {}),
+        "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
+        "wsman_winrm_sim_client_key_pem": pki.client_key_path,
+    }
+    kerberos = authmod.kerberos_config()
+    if kerberos is not None:
+        variables["wsman_winrm_sim_fqdn"] = kerberos.fqdn(entry.host)
+    return variables
+
+
+def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI, known: dict | None = None) -> dict:
+    """The fleet's inventory; ``known``: host name -> variables already built (host_vars)."""
     groups: dict[str, dict] = {}
     for spec, entry in zip(specs, server.entries):
-        scheme, port = host_endpoint(entry)
-        store = getattr(entry.host, "cert_store", None) or entry.cert_store
-        server_cert = next((c for c in store.certs if c.role == "server"), None) if store else None
-        host_vars = {
-            "ansible_host": spec["address"],
-            "ansible_port": port,
-            "ansible_user": "Administrator",
-            "ansible_password": accounts["Administrator"]["password"],
-            "ansible_connection": "winrm",
-            "ansible_winrm_transport": "ntlm",
-            "ansible_winrm_scheme": scheme,
-            "ansible_winrm_ca_trust_path": pki.ca_path,
-            "wsman_winrm_sim_thumbprint": server_cert.thumbprint if server_cert else "",
-            "wsman_winrm_sim_profile": spec["profile"],
-            "wsman_winrm_sim_ports": dict(sorted(entry.port_map.items())),
-            **({"wsman_winrm_sim_network": entry.host.network.info()} if hasattr(entry.host, "network") else {}),
-            "wsman_winrm_sim_client_cert_pem": pki.client_cert_path,
-            "wsman_winrm_sim_client_key_pem": pki.client_key_path,
-        }
-        kerberos = authmod.kerberos_config()
-        if kerberos is not None:
-            host_vars["wsman_winrm_sim_fqdn"] = kerberos.fqdn(entry.host)
-        groups.setdefault(f"sim_{spec['profile']}", {"hosts": {}})["hosts"][spec["name"]] = host_vars
+        variables = (known or {}).get(spec["name"]) or host_vars(spec, entry, accounts, pki)
+        groups.setdefault(f"sim_{spec['profile']}", {"hosts": {}})["hosts"][spec["name"]] = variables
     return {
         "all": {
             "children": {
@@ -216,6 +223,48 @@ def build_inventory(server, specs: list[dict], accounts: dict, pki: PKI) -> dict
             }
         }
     }
+
+
+class InventoryWriter:
+    """The fleet's inventory file, kept current as listeners change, at a cost that does not grow
+    with the fleet per change: a host's variables are rebuilt only when its ports change, and
+    changes that arrive while a write is under way are written together by the next one. A change
+    returns once a write that includes it has finished, so the reply that changed a host's ports is
+    sent after the file says so (tests and reruns read it right after)."""
+
+    def __init__(self, path: str, server, specs: list[dict], accounts: dict, pki: PKI):
+        self.path, self.server, self.specs, self.accounts, self.pki = path, server, specs, accounts, pki
+        self._specs = {id(entry): spec for spec, entry in zip(specs, server.entries)}
+        self._known: dict[str, dict] = {}
+        self._condition = threading.Condition()
+        self._changes = self._written = 0
+        self._writing = False
+
+    def changed(self, entry=None) -> None:
+        """Ports of ``entry`` changed (None: build every host, e.g. at start); write the file."""
+        if entry is None:
+            rebuilt = {spec["name"]: host_vars(spec, item, self.accounts, self.pki)
+                       for spec, item in zip(self.specs, self.server.entries)}
+        else:
+            spec = self._specs[id(entry)]
+            rebuilt = {spec["name"]: host_vars(spec, entry, self.accounts, self.pki)}
+        with self._condition:
+            self._known.update(rebuilt)
+            self._changes += 1
+            mine = self._changes
+            while self._written < mine:
+                if self._writing:
+                    self._condition.wait()
+                    continue
+                self._writing, target = True, self._changes
+                inventory = build_inventory(self.server, self.specs, self.accounts, self.pki, dict(self._known))
+                self._condition.release()
+                try:
+                    write_inventory(self.path, inventory)
+                finally:
+                    self._condition.acquire()
+                    self._writing, self._written = False, target
+                    self._condition.notify_all()
 
 
 def write_inventory(path: str, inventory: dict) -> None:
@@ -297,22 +346,18 @@ def serve(args) -> int:
     authmod.write_ntlm_user_file(os.path.join(state_dir, NTLM_FILE), hosts)
 
     server = SimServer(hosts, pki, stores, allow_port_fallback=not args.no_port_fallback)
-    inventory_lock = threading.Lock()
-
-    def refresh_inventory(_entry=None):
-        with inventory_lock:
-            write_inventory(inventory_path, build_inventory(server, specs, accounts, pki))
+    inventory = InventoryWriter(inventory_path, server, specs, accounts, pki)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     server.start()
-    server.on_ports_changed = refresh_inventory
+    server.on_ports_changed = inventory.changed
     for entry in server.entries:
         for problem in entry.problems:
             log.warning("%s: %s", entry.host.name, problem)
-    refresh_inventory()
+    inventory.changed()
     if not _wait_accepting(server, time.monotonic() + 30):
         print("some listeners do not accept connections", file=sys.stderr)
     pid_path = os.path.join(state_dir, certctl.PID_FILE)
