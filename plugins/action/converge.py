@@ -46,6 +46,14 @@ class ActionModule(WSManAction):
     def manage(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         # The verdict and the "auto" profile need the host's domain membership (one WMI Enumerate).
         self._system, self._profile_reason, self._verdicts = None, None, None
+        self._answered_https = None  # the HTTPS session that read the computer when HTTP was gone
+        try:
+            return self._converge(session, args, task_vars)
+        finally:
+            if self._answered_https is not None:
+                self._answered_https.session.close()
+
+    def _converge(self, session, args: dict[str, t.Any], task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         if args.get("baseline"):
             args = self._baseline_args(args, task_vars, session)
         elif (args.get("controls") or {}).get("profile") == baseline.AUTO:
@@ -57,13 +65,15 @@ class ActionModule(WSManAction):
         except InvalidValue as error:
             raise AnsibleActionFail("policy: invalid values: %s. Nothing was sent." % error) from None
         https = args.get("https")
-        https_session = Reconnecting(Session(self._https_endpoint(task_vars, https))) if https else None
+        https_session, reached = self._https_session_for(task_vars, https), session
+        if https_session is not None and https_session is self._answered_https:
+            reached = https_session  # HTTP did not answer a moment ago: read through HTTPS, not HTTP again
         try:
-            reached, names = session, None
+            names = None
             if args.get("controls"):
                 # The verdict needs the computer: read it now, before an HTTPS move can remove the
                 # endpoint; its Win32_ComputerSystem also gives the certificates the computer's names.
-                reached, names = converge.reach(session, https_session, https,
+                reached, names = converge.reach(reached, https_session, https,
                                                 lambda through: self._read_system(through).certificate_names)
             main, snapshot = converge.read(reached, https_session, https, converge.read_parts(args), names)
             system = self._provenance_system(main, args)
@@ -79,8 +89,19 @@ class ActionModule(WSManAction):
             result["endpoint_changed"] = final.endpoint.url != session.endpoint.url
             return self._report(args, task_vars, result, change, snapshot, after, final, system)
         finally:
-            if https_session is not None:
+            if https_session is not None and https_session is not self._answered_https:
                 https_session.session.close()
+
+    def _https_session_for(self, task_vars: dict[str, t.Any], https: t.Mapping[str, t.Any] | None) -> t.Any:
+        """The session through the HTTPS listener: the one that already read the computer when it
+        goes to the same endpoint (one TLS and NTLM handshake, not two), else a new one."""
+        if not https:
+            return None
+        endpoint = self._https_endpoint(task_vars, https)
+        answered = self._answered_https
+        if answered is not None and converge.same_endpoint(answered.endpoint, endpoint):
+            return answered
+        return Reconnecting(Session(endpoint))
 
     def _read_system(self, session: t.Any) -> computer.SystemInfo:
         """The host's computer and Windows version over WMI (Win32_ComputerSystem and
@@ -106,11 +127,12 @@ class ActionModule(WSManAction):
             except EndpointError:
                 raise error from None
             try:
-                return self._read_system(https)
+                system = self._read_system(https)
             except WSManError:
-                raise error from None
-            finally:
                 https.session.close()
+                raise error from None
+            self._answered_https = https  # manage reads and converges through it (closed at its end)
+            return system
 
     def _provenance_system(self, session: t.Any, args: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
         """The system for the STIG chosen per host (stig: auto) and the reports; None when neither needs
@@ -210,7 +232,8 @@ class ActionModule(WSManAction):
         if not args.get("controls"):
             return before, now, predicted
         system = self._read_system(final)  # read before the change (manage); else through the session that works now
-        validated = remoting.https_certificate_validated(self._main.endpoint, self._snapshot.listeners)
+        validated = remoting.https_certificate_validated(self._main.endpoint, self._snapshot.listeners,
+                                                         self._snapshot.firewall)
         proven = any(step.name == converge.PROOF_STEP for step in change.steps)
         https = self._https_session.endpoint if self._https_session is not None else None
         will_validate = bool(https.cert_validation or https.cert_fingerprint) if proven and https else validated

@@ -279,7 +279,16 @@ class WSManAction(ActionBase):
         variable; what ansible-core injected into the task variables from the connection plugin's
         defaults (``ansible_port: 5986`` of ansible.builtin.winrm) is dropped, so the resolver's own
         rules apply as they do for the filter. ``ansible_connection`` is the plugin's FQCN.
+        Resolved once per task (the HTTPS endpoint of a converge starts from the same variables).
         """
+        cached = getattr(self, "_connection_variables", None)
+        if cached is not None and cached[0] is task_vars:
+            return dict(cached[1])
+        variables = self._resolve_connection_variables(task_vars)
+        self._connection_variables = (task_vars, variables)
+        return dict(variables)
+
+    def _resolve_connection_variables(self, task_vars: dict[str, t.Any]) -> dict[str, t.Any]:
         wanted = {
             name: value
             for name, value in task_vars.items()

@@ -51,3 +51,12 @@ def test_auto_profile(domain, profile):
 def test_only_a_write_of_disable_run_as_reads_the_configurations():
     assert remoting.writes_disable_run_as([r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\DisableRunAs"])
     assert not remoting.writes_disable_run_as([r"HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\AllowBasic"])
+
+
+def test_certificate_names_from_the_one_computer_read():
+    """The names a listener certificate is judged against come from the verdict's Win32_ComputerSystem read."""
+    assert SystemInfo(computer_name="WIN1", dns_host_name="win1", part_of_domain=False,
+                      domain="WORKGROUP").certificate_names == ["WIN1"]
+    assert SystemInfo(computer_name="WIN1", dns_host_name="win1", part_of_domain=True,
+                      domain="corp.example").certificate_names == ["WIN1", "win1.corp.example"]
+    assert "dns_host_name" not in SystemInfo(computer_name="WIN1").to_dict()  # the reports keep their shape
