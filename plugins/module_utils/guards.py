@@ -254,6 +254,19 @@ def _firewall_coverage(rules: t.Sequence[t.Mapping[str, t.Any]], relevant: set[s
     return coverage
 
 
+def firewall_admits_port(rules: t.Sequence[t.Mapping[str, t.Any]], port: t.Any, controller: str | None,
+                         host: str) -> bool:
+    """Whether an enabled inbound allow rule for TCP ``port`` (or any port) admits the controller on
+    some profile. Windows Firewall blocks unsolicited inbound traffic that no rule allows (Microsoft
+    Learn, "Windows Firewall rules": the default inbound action is block), so without one the port
+    drops the controller's connection. Rules are ``FirewallRule.to_dict()`` dicts."""
+    wanted = str(port).lower()
+    relevant = {rule["name"].lower() for rule in rules
+                if (rule.get("protocol") or "").upper() in ("TCP", "ANY", "")
+                and ({str(p).lower() for p in rule.get("local_ports") or ["any"]} & {wanted, "any"})}
+    return any(_firewall_coverage(rules, relevant, controller, host).values())
+
+
 def firewall_lockout_reasons(endpoint: t.Any, controller: str | None, rules_before: t.Sequence[t.Mapping[str, t.Any]],
                              rules_after: t.Sequence[t.Mapping[str, t.Any]], host_address: str | None = None,
                              listener_ports: t.Iterable[int] = ()) -> list[str]:

@@ -22,8 +22,9 @@ import socket
 import ssl
 import typing as t
 
-from ansible_collections.wsman.winrm.plugins.module_utils import access, computer, resources
+from ansible_collections.wsman.winrm.plugins.module_utils import access, computer, guards, resources
 from ansible_collections.wsman.winrm.plugins.module_utils import session_configurations as configurations_model
+from ansible_collections.wsman.winrm.plugins.plugin_utils import firewall as firewall_plans
 from ansible_collections.wsman.winrm.plugins.module_utils.verdict import AUTH_METHODS, PROFILE_FOR, security_verdict
 
 PARTS = ("system", "session_configurations", "access", "verdict")
@@ -62,14 +63,22 @@ def network_profile(session: t.Any) -> t.Optional[str]:
 PROBE_SECONDS = 5
 
 
-def https_certificate_validated(endpoint: t.Any, listeners: t.Sequence[t.Any]) -> t.Optional[bool]:
+def https_certificate_validated(endpoint: t.Any, listeners: t.Sequence[t.Any],
+                                firewall: t.Optional[t.Sequence[t.Any]] = None) -> t.Optional[bool]:
     """Whether the controller validates the HTTPS listener's certificate; None without one or when
-    it cannot be reached."""
+    it cannot be reached. ``firewall``: the host's rules when they were read (``FirewallRule``s):
+    when none admits the controller to the listener's port, the probe is not sent (it would wait
+    out its timeout on a port the firewall drops, for the same None)."""
     https = [l for l in listeners if (l.get("transport") or "").upper() == "HTTPS" and l.get("enabled", True)]
     if not https:
         return None
     if endpoint.scheme == "https":
         return bool(endpoint.cert_validation or endpoint.cert_fingerprint)   # a pinned certificate is validated too
+    if firewall is not None:
+        controller, host = firewall_plans.controller_address(endpoint)
+        if not guards.firewall_admits_port([rule.to_dict() for rule in firewall], https[0].get("port"),
+                                           controller, host or endpoint.host):
+            return None
     context = ssl.create_default_context(cafile=endpoint.cert_validation if isinstance(endpoint.cert_validation, str)
                                          else None)
     try:

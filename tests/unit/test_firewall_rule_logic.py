@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.wsman.winrm.plugins.module_utils import resources
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import (firewall_address_admits,
+                                                                         firewall_admits_port,
                                                                          firewall_lockout_reasons)
 
 ENDPOINT = types.SimpleNamespace(host="127.0.10.1", port=5985, url="http://127.0.10.1:5985/wsman")
@@ -93,3 +94,16 @@ def test_guard_behind_a_port_forward_uses_the_listener_ports():
     after = [dict(r, enabled=False) for r in legacy]
     assert firewall_lockout_reasons(forwarded, "127.0.0.1", legacy, after, listener_ports=[80])
     assert firewall_lockout_reasons(forwarded, "127.0.0.1", legacy, after)  # no listener known: every TCP rule
+
+
+def test_port_admitted_only_by_an_enabled_allow_rule_for_it():
+    """What the verdict's TLS probe is skipped on: no enabled inbound allow rule for the port."""
+    assert firewall_admits_port(SERVER, 5985, "127.0.0.1", "127.0.10.1")
+    assert not firewall_admits_port(SERVER, 5986, "127.0.0.1", "127.0.10.1")   # no rule names it
+    assert not firewall_admits_port(SERVER, 80, "127.0.0.1", "127.0.10.1")     # its rule is disabled
+    assert firewall_admits_port(SERVER + [rule("any port", ports=["Any"])], 5986, "127.0.0.1", "127.0.10.1")
+    scoped = [rule("WINRM-HTTPS-In-TCP", ports=["5986"], addresses=["10.0.0.0/255.0.0.0"])]
+    assert not firewall_admits_port(scoped, 5986, "127.0.0.1", "127.0.10.1")
+    assert firewall_admits_port(scoped, 5986, "10.1.2.3", "10.1.2.4")
+    blocked = [dict(rule("block", ports=["5986"]), action="block")]
+    assert not firewall_admits_port(blocked, 5986, "127.0.0.1", "127.0.10.1")
