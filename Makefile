@@ -75,13 +75,11 @@ sanity: $(STAMP) system-deps
 # Every scenario under extensions/molecule, each against its own simulated hosts. Each runs even when
 # an earlier one failed (molecule test --all stops at the first failure); the failures are named.
 SCENARIOS := $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
-# legacy_migration refuses ansible-core < 2.19 (its first task; known issue): the matrix leaves it out.
-MATRIX_SCENARIOS := $(filter-out legacy_migration,$(SCENARIOS))
-# $(call molecule_all,<bin folder>,<label>[,<scenarios>]): sets the shell variable "failed". The scenarios run at
+# $(call molecule_all,<bin folder>,<label>): sets the shell variable "failed". The scenarios run at
 # the same time (each has its own loopback addresses and molecule folder; they mostly wait on the
 # simulated hosts), each into its own log, printed when it ends.
 molecule_all = running=""; mkdir -p $(CACHE)/logs; \
-	for s in $(if $(3),$(3),$(SCENARIOS)); do \
+	for s in $(SCENARIOS); do \
 	  log="$(CACHE)/logs/molecule-$$(echo "$(2)" | tr -d :)$$s.log"; \
 	  (cd extensions && PATH=$(1):$$PATH $(1)/molecule test -s $$s) >"$$log" 2>&1 & running="$$running $$!:$$s:$$log"; \
 	done; \
@@ -137,7 +135,7 @@ matrix: collection $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_DIR)/ansible-core-$(v
 	done; \
 	for v in $(MATRIX_VERSIONS); do \
 	  venv=$(MATRIX_DIR)/ansible-core-$$v; \
-	  $(call molecule_all,$$venv/bin,$$v:,$(MATRIX_SCENARIOS)); \
+	  $(call molecule_all,$$venv/bin,$$v:); \
 	done; \
 	if [ -n "$$failed" ]; then echo "ansible-core matrix FAILED:$$failed"; exit 1; fi; \
 	echo "ansible-core matrix passed: $(MATRIX_VERSIONS)"

@@ -21,7 +21,6 @@ import subprocess
 
 import pytest
 import yaml
-from ansible.release import __version__ as _ANSIBLE_VERSION
 
 from harness import installed_collections
 
@@ -57,9 +56,6 @@ README_OVERRIDES = {
                        "cert_auth_client_cert_pem": "{{ wsman_winrm_sim_client_cert_pem }}",
                        "cert_auth_client_key_pem": "{{ wsman_winrm_sim_client_key_pem }}"},
 }
-
-# The ansible-core running the examples (make matrix runs them with 2.16 to 2.19).
-ANSIBLE_CORE = tuple(int(part) for part in _ANSIBLE_VERSION.split(".")[:2])
 
 # Documented keys that no example can return on a simulated host without a contrived setup; each
 # has its own integration test.
@@ -294,8 +290,6 @@ def check_return(where: str, spec: dict, values: list, always_present: bool) -> 
 @pytest.mark.parametrize("kind,name,text", EXAMPLES)
 def test_example_runs(fleet, docs, tmp_path, request, kind, name, text):
     example_id = request.node.callspec.id
-    if example_id.startswith("role:legacy_migration") and ANSIBLE_CORE < (2, 19):
-        pytest.skip("legacy_migration refuses ansible-core < 2.19 (its first task says so; known issue)")
     host = host_for(fleet, example_id)
     doc = docs[kind][name] if kind in docs else None
     if doc is not None:
