@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
-import copy
 import json
 import os
 import re
@@ -25,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -89,51 +89,68 @@ def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict
             "hosts": len(recap), "failed": failed, "rc": os.waitstatus_to_exitcode(status)}
 
 
+def baseline_args(connection_port: int):
+    """The role's variables at their defaults, with the benchmark's connection port, and how the converge
+    action builds its options from them (plugin_utils/baseline.py); the profile is chosen per host
+    (``auto``, as the role does)."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.wsman.winrm.plugins.module_utils import argspecs
+    from ansible_collections.wsman.winrm.plugins.plugin_utils import baseline
+
+    given = {"secure_baseline_https_connection_port": connection_port, "secure_baseline_report": False}
+
+    def build(values: dict) -> dict:
+        return ArgumentSpecValidator(argspecs.CONVERGE["argument_spec"]).validate(
+            baseline.desired_state(values)).validated_parameters
+
+    return baseline.variables("secure_baseline", lambda name: given[name]), build
+
+
 def plain_host(host_vars: dict, check: bool) -> int:
-    """The converge of one host with the collection's code and no Ansible: the same reads, plan,
-    steps and read-back (what the playbook's converge task sends)."""
-    from ansible_collections.wsman.winrm.plugins.module_utils import controls, plan
+    """The converge of one host with the collection's code and no Ansible: the requests the playbook's
+    converge task sends (the computer over WMI, the configuration, policy values, certificate stores
+    and firewall rules, the plan and its steps, the read-back, the verdict's TLS probe) and the same
+    judgement of the controls; no report files (the playbook writes them)."""
+    from ansible_collections.wsman.winrm.plugins.module_utils import computer, controls, plan
     from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import resolve
     from ansible_collections.wsman.winrm.plugins.module_utils.policy import desired_options
     from ansible_collections.wsman.winrm.plugins.module_utils.wsman import Session
-    from ansible_collections.wsman.winrm.plugins.plugin_utils import converge
+    from ansible_collections.wsman.winrm.plugins.plugin_utils import converge, remoting
     from ansible_collections.wsman.winrm.plugins.plugin_utils.wsman_action import Reconnecting
 
-    args = copy.deepcopy(BASELINE)
-    args["https"]["connection_port"] = host_vars["wsman_winrm_sim_ports"].get(5986, 5986)
-    https_vars = dict(host_vars, wsman_winrm_connection_uri="", wsman_winrm_scheme="https",
-                      wsman_winrm_port=args["https"]["connection_port"])
+    port = host_vars["wsman_winrm_sim_ports"].get(5986, 5986)
+    values, build = baseline_args(port)
+    https_vars = dict(host_vars, wsman_winrm_connection_uri="", wsman_winrm_scheme="https", wsman_winrm_port=port)
     main = Reconnecting(Session(resolve(host_vars, "winrm")))
     https = Reconnecting(Session(resolve(https_vars, "winrm")))
     try:
-        main, snapshot = converge.read(main, https, args["https"])
-        change, _conflicts = converge.plan_host(main, https, snapshot, desired_options(dict(args["policy"])), args)
+        reached, system = converge.reach(main, https, {"remove_http": True}, computer.read_system)
+        values["profile"], _reason = remoting.choose_profile(system)
+        args = build(values)
+        main, snapshot = converge.read(reached, https, args["https"], converge.read_parts(args),
+                                       system.certificate_names)
+        named = desired_options(dict(args["policy"], state="present"))
+        change, _conflicts = converge.plan_host(main, https, snapshot, named, args)
+        if remoting.writes_disable_run_as(change.changes):
+            remoting.run_as_warnings(main)
         after = change.before
         if change.changes and not check:
             outcome = plan.carry_out(change.steps)
             if outcome.error is None:
                 after = converge.read_back(converge.final_session(main, https, change), change, snapshot)
-        controls.evaluate(change.before, "workgroup_https")
-        controls.evaluate(after, "workgroup_https")
+        validated = remoting.https_certificate_validated(main.endpoint, snapshot.listeners, snapshot.firewall)
+        options = args["controls"]
+        stig = controls.choose_stig(options.get("stig"), system.to_dict())
+        judge = {"profile": values["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
+                 "stig": stig["version"], "stig_role": stig["role"], "deviations": options.get("deviations") or {},
+                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [],
+                 "certificate_expiry_days": options.get("certificate_expiry_days", 30)}
+        for view in (change.before, change.after) + ((after,) if after is not change.before else ()):
+            controls.evaluate(remoting.with_verdict(view, system, validated), **judge)
         return len(change.steps)
     finally:
         main.session.close()
         https.session.close()
-
-
-# The desired state the role hands to the converge action (roles/secure_baseline/vars/main.yml, defaults).
-BASELINE = {
-    "service": {"allow_unencrypted": False, "root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)",
-                "auth": {"basic": False, "credssp": False, "negotiate": True, "certificate": False,
-                         "cbt_hardening_level": "Strict"}},
-    "client": {"allow_unencrypted": False, "trusted_hosts": ["*"], "trusted_hosts_mode": "remove",
-               "auth": {"basic": False, "digest": False, "credssp": False}},
-    "compatibility_listeners": {"http": False, "https": False},
-    "policy": {"client": {"allow_basic": False, "allow_unencrypted_traffic": False, "allow_digest": False},
-               "service": {"allow_basic": False, "allow_unencrypted_traffic": False, "disable_run_as": True}},
-    "policy_conflicts": "keep",
-    "https": {"port": 5986, "remove_http": True, "address": "*"},
-}
 
 
 def plain(hosts: dict, threads: int, check: bool) -> float:
@@ -146,13 +163,39 @@ def plain(hosts: dict, threads: int, check: bool) -> float:
         except Exception as error:  # pylint: disable=broad-except  # a benchmark reports, it does not stop
             failures.append("%s: %s" % (host_vars["ansible_host"], str(error)[:200]))
 
+    sent = count_exchanges()
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, hosts.values()))
     wall = time.monotonic() - started
+    # The same requests as the playbook's converge task: compare with the counts printed first.
+    print("    plain script (%s): %.1f HTTP exchanges per host" % ("audit" if check else "rerun",
+                                                                    (count_exchanges() - sent) / len(hosts)))
     if failures:
         print("    plain script: %d host(s) failed, e.g. %s" % (len(failures), failures[0]))
     return wall
+
+
+_EXCHANGES = [0]
+_EXCHANGES_LOCK = threading.Lock()
+
+
+def count_exchanges() -> int:
+    """Every HTTP exchange this process sends so far (requests' transport adapter, counted here once)."""
+    import requests.adapters
+
+    adapter = requests.adapters.HTTPAdapter
+    if not getattr(adapter.send, "_counted", False):
+        original = adapter.send
+
+        def send(self, request, *args, **kwargs):
+            with _EXCHANGES_LOCK:
+                _EXCHANGES[0] += 1
+            return original(self, request, *args, **kwargs)
+
+        send._counted = True
+        adapter.send = send
+    return _EXCHANGES[0]
 
 
 def start_fleet(work: str, count: int, profiles: str, base: str) -> FleetProcess:
