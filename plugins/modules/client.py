@@ -49,6 +49,9 @@ options:
     description:
       - TrustedHosts entries, one per list item - host names, IP addresses, patterns starting or
         ending with C(*) (C(*.example.com), C(192.168.1.*)), C(<local>), or C(*) for every host.
+      - Host names follow RFC 1123 (letters, digits and C(-), no C(_)); IP addresses are IPv4 or IPv6. An entry
+        Windows would refuse (fault 0x8033809F, invalid hostname or hostname pattern) fails the task before
+        anything is sent, naming the entry.
       - Compared case-insensitively. What happens to the current list depends on O(trusted_hosts_mode).
       - C(*) succeeds with a warning; the secure baseline is an empty or explicit list.
       - With O(trusted_hosts_mode=set), an empty list empties TrustedHosts.

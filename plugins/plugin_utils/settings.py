@@ -202,11 +202,15 @@ def service_warnings(args: t.Mapping[str, t.Any], after: t.Mapping[str, t.Any]) 
 NETWORK_DELAY_MIN = 500  # MS-WSMV 2.2.4.6: NetworkDelayms minimum 500, maximum 4294967295
 # MS-WSMV 2.2.4.6: URLPrefix is not blank, only a-zA-Z0-9_/ and neither starts nor ends with "/".
 URL_PREFIX = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*")
-# MS-WSMV 2.2.4.6 TrustedHosts: blank, "*", or comma-separated entries, each an Internet host name or
-# IP address, a pattern with one "*" at its start or end (two characters at least), or "<local>".
-# A host name is at most 255 characters (RFC 1123); IPv6 addresses bring ":" and "[]", zones "%".
-_TRUSTED_HOST = re.compile(r"\*?[A-Za-z0-9._\-:\[\]%]+\*?")
+# MS-WSMV 2.2.4.6 TrustedHosts: blank, "*", or comma-separated entries, each an Internet host name
+# (RFC 1123 2.1: labels of letters, digits and "-", neither first nor last, 1-63 characters, 255 in
+# all) or IP address, a pattern with one "*" at its start or end (two characters at least), or
+# "<local>"; Windows refuses anything else with fault 0x8033809F (ERROR_WSMAN_INVALID_HOSTNAME_PATTERN).
+# Microsoft's about_Remote_Troubleshooting: "a comma-separated list of computer names, IP addresses,
+# and fully-qualified domain names", wildcards permitted.
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 MAX_HOST_NAME = 255
+INVALID_HOSTNAME_PATTERN = "0x8033809F"
 TRUSTED_HOSTS_WILDCARD_WARNING = (
     "trusted_hosts contains *: the client will send credentials with NTLM or Basic over HTTP to any host, including "
     "a rogue one; the secure baseline is an empty or explicit list, never * (CIS and Microsoft's PowerShell "
@@ -216,8 +220,44 @@ UNENCRYPTED_CLIENT_WARNING = ("allow_unencrypted: true lets the client send unen
                               "(WN16-CC-000510, WN10-CC-000335) and CIS 18.10.89.1.2 require it off.")
 
 
+def _ip_address(text: str) -> bool:
+    """An IPv4 or IPv6 address (a %zone allowed); brackets only as a pair around an IPv6 address."""
+    bracketed = text.startswith("[") and text.endswith("]")
+    if not bracketed and ("[" in text or "]" in text):
+        return False
+    try:
+        address = ipaddress.ip_address(text[1:-1] if bracketed else text)
+    except ValueError:
+        return False
+    return address.version == 6 or not bracketed
+
+
+def _host_name_or_address(text: str) -> bool:
+    return len(text) <= MAX_HOST_NAME and (
+        _ip_address(text) or all(_HOST_LABEL.fullmatch(label) for label in text.split(".")))
+
+
+def trusted_host_entry_valid(entry: str) -> bool:
+    """One TrustedHosts entry as Windows takes it (see above). A pattern's fixed part is checked as the
+    name or address it is, or as the start/end of a host name ("web-*" matches web-01)."""
+    if entry in ("*", "<local>"):
+        return True
+    if "*" not in entry:
+        return _host_name_or_address(entry)
+    if len(entry) < 2 or entry.count("*") > 1:
+        return False
+    if entry.startswith("*"):
+        fixed = entry[1:].lstrip(".")
+    elif entry.endswith("*"):
+        fixed = entry[:-1].rstrip(".")
+    else:
+        return False
+    return not fixed or _host_name_or_address(fixed) or _host_name_or_address(entry.replace("*", "x"))
+
+
 def trusted_host_entries(entries: t.Iterable[t.Any]) -> list[str]:
-    """Single TrustedHosts entries, stripped, as MS-WSMV 2.2.4.6 allows them; a clear error otherwise."""
+    """Single TrustedHosts entries, stripped, as MS-WSMV 2.2.4.6 allows them; a clear error otherwise,
+    before anything is sent."""
     result = []
     for entry in entries:
         text = str(entry).strip()
@@ -234,11 +274,15 @@ def trusted_host_entries(entries: t.Iterable[t.Any]) -> list[str]:
         if len(text) > MAX_HOST_NAME:
             raise AnsibleActionFail(f"trusted_hosts: {shown} is longer than a host name can be ({MAX_HOST_NAME} "
                                     "characters)")
-        if text not in ("*", "<local>") and not _TRUSTED_HOST.fullmatch(text):
+        if not trusted_host_entry_valid(text):
             raise AnsibleActionFail(
-                f"trusted_hosts: {shown} is not a host name, an IP address or a pattern: an entry holds letters, "
-                "digits, '.', '-', '_' (and ':' '[' ']' for IPv6), with one '*' at its start or end, or is "
-                "'<local>' (MS-WSMV 2.2.4.6); spaces and characters such as < > & ' \" are not allowed")
+                f"trusted_hosts: {shown} is not a host name, an IP address or a pattern, and Windows would refuse "
+                f"the list with fault {INVALID_HOSTNAME_PATTERN} (invalid hostname or hostname pattern). A host name "
+                "is labels of letters, digits and '-' joined by '.', each 1 to 63 characters, starting and ending "
+                "with a letter or digit (RFC 1123: no '_', no empty label); an IP address is IPv4 or IPv6 (IPv6 "
+                "may be in [] or carry a %zone); a pattern is one of these with one '*' at its start or end "
+                "(*.example.com, 192.168.1.*); or '<local>'; spaces and characters such as < > & ' \" are not "
+                "allowed (MS-WSMV 2.2.4.6; Microsoft, about_Remote_Troubleshooting)")
         result.append(text)
     return result
 

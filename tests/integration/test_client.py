@@ -137,6 +137,12 @@ def test_bad_inputs_fail_before_anything_is_sent(fleet, main_host, tmp_path):
         ({"trusted_hosts": ["a.example.com,b.example.com"]}, ["trusted_hosts", "comma", "one entry per list item"]),
         ({"trusted_hosts": ["web*01"]}, ["trusted_hosts", "wildcard"]),
         ({"trusted_hosts": ["  "]}, ["trusted_hosts", "empty"]),
+        # Windows refuses these with 0x8033809F; a valid entry beside them must not be sent either.
+        ({"trusted_hosts": ["web01", "web 01"]}, ["trusted_hosts", "'web 01'", "not a host name", "0x8033809F"]),
+        ({"trusted_hosts": ["a&b"]}, ["trusted_hosts", "'a&b'", "not a host name"]),
+        ({"trusted_hosts": ["web_01"]}, ["trusted_hosts", "'web_01'", "RFC 1123"]),
+        ({"trusted_hosts": ["-bad-"]}, ["trusted_hosts", "'-bad-'", "RFC 1123"]),
+        ({"trusted_hosts": ["h" * 100_000]}, ["trusted_hosts", "longer than a host name", "100000 characters"]),
         ({"trusted_hosts": ["x"], "trusted_hosts_mode": "replace"}, ["trusted_hosts_mode"]),
     ]
     tasks = [{"wsman.winrm.client": dict(bad, network_delay_ms=bad.get("network_delay_ms", 6000))}
@@ -146,6 +152,7 @@ def test_bad_inputs_fail_before_anything_is_sent(fleet, main_host, tmp_path):
         assert result.get("failed"), bad
         for text in expected:
             assert text in result["msg"], (bad, result["msg"])
+        assert len(result["msg"]) < 2000  # a 100 kB entry is not echoed back whole
     assert read_client(fleet, host_vars) == before
 
 

@@ -256,3 +256,64 @@ def test_unreachable_hosts_are_unreachable(fleet, tmp_path):
     assert "unreachable=1" in recap["refused"] and "failed=0" in recap["refused"]
     assert "unreachable=1" in recap["untrusted_certificate"]
     assert "unreachable=0" in recap["reachable"] and completed.stdout.count("still here") == 1
+
+
+# -- REQUESTS_CA_BUNDLE: one rule for the modules and the connection plugin ---------------------------
+
+def test_requests_ca_bundle_is_read_by_neither_the_modules_nor_the_connection_plugin(fleet, tmp_path, monkeypatch):
+    """The documented rule (docs/endpoint-resolution.md, "One rule for REQUESTS_CA_BUNDLE"): the CA comes
+    from ansible_winrm_ca_trust_path / ansible_psrp_ca_cert only. With the simulator's CA in
+    REQUESTS_CA_BUNDLE alone, a module and a raw command through wsman.winrm.winrm both refuse the server
+    certificate, the same way; the same CA given as ansible_winrm_ca_trust_path lets both through."""
+    import requests
+
+    sim = next(h for h in sorted(fleet.hosts().values(), key=lambda h: h["ansible_host"])
+               if h["wsman_winrm_sim_profile"] == HTTPS_PROFILE)
+    url = "https://%s:5986/wsman" % sim["ansible_host"]
+    ca = sim["ansible_winrm_ca_trust_path"]
+    # The bundle really is the one that validates this server: a client reading the variable accepts it.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+    with requests.Session() as reads_the_environment:
+        answer = reads_the_environment.post(url, data=b"", timeout=30)
+    assert answer.status_code == 401  # TLS accepted, then Windows asks for credentials
+
+    https = {"ansible_host": sim["ansible_host"], "ansible_port": 5986, "ansible_winrm_scheme": "https"}
+    hosts = {"ca_from_environment_only": dict(https),
+             "ca_from_inventory": dict(https, ansible_winrm_ca_trust_path=ca)}
+    inventory = {"all": {"children": {"windows": {"hosts": hosts, "vars": {
+        "ansible_connection": "winrm", "ansible_user": "Administrator", "ansible_password": PASSWORD,
+        "ansible_winrm_transport": "ntlm", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}}
+    play = [{"name": "HTTPS, the CA where requests would look", "hosts": "windows", "gather_facts": False, "tasks": [
+        {"name": "A module reads the host", "wsman.winrm.info": {"gather": ["config"]}, "register": "info",
+         "ignore_unreachable": True, "ignore_errors": True},
+        {"name": "A shell through the connection plugin", "ansible.builtin.raw": "echo hello",
+         "vars": {"ansible_connection": "wsman.winrm.winrm"}, "register": "shell",
+         "ignore_unreachable": True, "ignore_errors": True},
+        {"name": "Keep the results", "delegate_to": "localhost", "ansible.builtin.copy": {
+            "dest": "%s/{{ inventory_hostname }}.json" % tmp_path, "mode": "0644",
+            "content": "{{ {'info': info, 'shell': shell} | to_json }}"}}]}]
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    # requests reads both variables (REQUESTS_CA_BUNDLE first); the system store is left as it is.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
+               REQUESTS_CA_BUNDLE=ca, CURL_CA_BUNDLE=ca)
+    completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                                str(tmp_path / "inventory.yml"), str(tmp_path / "play.yml")],
+                               env=env, capture_output=True, text=True, timeout=300, check=False)
+    output = completed.stdout + completed.stderr
+    results = {name: json.loads((tmp_path / ("%s.json" % name)).read_text()) for name in hosts}
+
+    refused = results["ca_from_environment_only"]
+    for task in ("info", "shell"):
+        result = refused[task]
+        assert result.get("unreachable") is True, (task, result)   # both: unreachable, nothing ran
+        message = result["msg"]
+        assert "TLS" in message and "certificate" in message, (task, message)
+        assert "ansible_winrm_ca_trust_path" in message and "never" in message and "REQUESTS_CA_BUNDLE" in message, \
+            (task, message)
+    assert "hello" not in json.dumps(refused["shell"])
+
+    accepted = results["ca_from_inventory"]
+    assert not accepted["info"].get("failed") and not accepted["info"].get("unreachable"), accepted["info"]
+    assert accepted["shell"].get("rc") == 0 and "hello" in accepted["shell"]["stdout"], accepted["shell"]
+    assert PASSWORD not in output

@@ -129,6 +129,8 @@ def test_bad_inputs_fail_before_anything_is_sent(fleet, main_host, tmp_path):
         ({"default_ports": {"https": 0}}, ["default_ports.https", "1 and 65535"]),
         ({"root_sddl": "D:P(A;;GA;;;BA)"}, ["root_sddl", "O:"]),
         ({"root_sddl": "O:NSG:BA"}, ["root_sddl", "DACL"]),
+        ({"root_sddl": "O:NSG:BAD:P(A;;GA;;;BA)garbage"}, ["root_sddl", "after the DACL", "'garbage'",
+                                                            "0x8033815C"]),
         ({"certificate_thumbprint": "XYZ"}, ["certificate_thumbprint", "40 hexadecimal"]),
         ({"max_connections": 0}, ["max_connections", "between 1"]),
         ({"enumeration_timeout_ms": 100}, ["enumeration_timeout_ms", "between 500"]),

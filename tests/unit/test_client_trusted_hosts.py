@@ -65,10 +65,41 @@ def test_entries_windows_refuses(bad, words):
     assert len(message) < 1000  # a 100 kB entry is not echoed whole
 
 
+# What Windows takes: RFC 1123 host names, IPv4/IPv6 addresses, one '*' at the start or the end, '<local>'.
+TAKEN = ["10.0.0.5", "fe80::1", "[fe80::1]", "fe80::1%12", "web-01.corp.example.com", "WEB01", "3com.example",
+         "*.example.com", "*example.com", "192.168.1.*", "web*", "web-*", "*-web.example.com", "fe80::*", "<local>",
+         "a" * 63 + ".example.com"]
+# What it refuses: labels starting or ending with '-', underscores, empty labels, broken IP addresses,
+# a pattern whose fixed part no host name can hold, a label longer than 63 characters, brackets around
+# anything but a whole IPv6 address.
+REFUSED = ["-bad-", "web_01", "NETBIOS_NAME", "a..b", ".example.com", "example.com.", "::::", "1.2.3.4.5:",
+           "*.-web", "web.-*", "[fe80::1", "fe80::1]", "[10.0.0.5]", "a" * 64 + ".example.com"]
+
+
 def test_entries_windows_takes():
-    entries = ["10.0.0.5", "fe80::1", "[fe80::1]", "web-01.corp.example.com", "*.example.com", "192.168.1.*", "<local>",
-               "NETBIOS_NAME"]
-    assert trusted_host_entries(entries) == entries
+    assert trusted_host_entries(TAKEN) == TAKEN
+
+
+@pytest.mark.parametrize("bad", REFUSED)
+def test_entries_outside_the_grammar(bad):
+    """Refused before anything is sent, the entry and the allowed forms named."""
+    with pytest.raises(AnsibleActionFail) as error:
+        trusted_host_entries(["web01", bad])
+    message = error.value.message
+    assert repr(bad)[:40] in message, message  # long entries are shown cut
+    assert "0x8033809F" in message, message
+    assert "RFC 1123" in message and "IP address" in message and "<local>" in message, message
+
+
+def test_the_module_and_the_simulated_windows_agree():
+    """The controller's check and the simulator's (standing in for Windows) accept the same entries:
+    a looser module would send what Windows refuses, a stricter one would refuse what Windows takes."""
+    from winrm_sim.model.config import trusted_hosts_valid
+
+    for entry in TAKEN:
+        assert trusted_hosts_valid(entry), entry
+    for entry in REFUSED + ["web 01", "a&b", "<script>", 'host"1', "h" * 100_000, "*.*", "we*b"]:
+        assert not trusted_hosts_valid(entry), entry
 
 
 def test_the_wildcard_stands_alone():

@@ -120,20 +120,35 @@ def parse_ip_filter(text: str, version: int):
 # --- TrustedHosts (MS-WSMV 2.2.4.6, ClientType) ----------------------------------------------------
 # Blank, "*", or a comma-separated list of: "*suffix" / "prefix*" (at least two characters),
 # "<local>", or a host name / IP address without "*". A host name follows RFC 1123 (labels of letters,
-# digits and hyphens, at most 63 characters each, 255 in all); IPv6 addresses are accepted too.
+# digits and hyphens, at most 63 characters each, 255 in all); IPv6 addresses are accepted too, in
+# brackets or not. Anything else: fault 0x8033809F (ERROR_WSMAN_INVALID_HOSTNAME_PATTERN).
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+
+
+def _address_ok(text: str) -> bool:
+    bracketed = text.startswith("[") and text.endswith("]")
+    if not bracketed and ("[" in text or "]" in text):
+        return False
+    try:
+        address = ipaddress.ip_address(text[1:-1] if bracketed else text)
+    except ValueError:
+        return False
+    return address.version == 6 or not bracketed
 
 
 def _host_name_ok(text: str) -> bool:
     if len(text) > 255:
         return False
-    try:
-        ipaddress.ip_address(text.strip("[]"))
+    if _address_ok(text):
         return True
-    except ValueError:
-        pass
     labels = text.split(".")
     return all(_LABEL.match(label) for label in labels)
+
+
+def _pattern_ok(entry: str, fixed: str) -> bool:
+    # The fixed part of a pattern is a name or an address, or the start/end of a host name
+    # ("web-*" trusts web-01): the hosts that share the prefix or suffix are trusted.
+    return not fixed or _host_name_ok(fixed) or _host_name_ok(entry.replace("*", "x"))
 
 
 def trusted_hosts_valid(value: str) -> bool:
@@ -143,12 +158,10 @@ def trusted_hosts_valid(value: str) -> bool:
         if entry == "<local>":
             continue
         if entry.startswith("*"):
-            body = entry[1:].lstrip(".")
-            if len(entry) < 2 or "*" in entry[1:] or (body and not _host_name_ok(body)):
+            if len(entry) < 2 or "*" in entry[1:] or not _pattern_ok(entry, entry[1:].lstrip(".")):
                 return False
         elif entry.endswith("*"):
-            body = entry[:-1].rstrip(".")
-            if len(entry) < 2 or (body and not _host_name_ok(body)):
+            if len(entry) < 2 or "*" in entry[:-1] or not _pattern_ok(entry, entry[:-1].rstrip(".")):
                 return False
         elif not entry or not _host_name_ok(entry):
             return False
