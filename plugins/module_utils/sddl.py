@@ -99,6 +99,8 @@ SID_ALIASES: t.Dict[str, t.Tuple[t.Optional[str], str]] = {
 _ALIAS_OF_SID = {sid: alias for alias, (sid, _name) in SID_ALIASES.items() if sid}
 
 ALLOW_TYPES = ("A", "OA", "XA", "ZA")
+# Callback ACEs (MS-DTYP 2.4.4.6/2.4.4.8): the allow holds only when its condition does.
+CONDITIONAL_ALLOW_TYPES = ("XA", "ZA")
 DENY_TYPES = ("D", "OD", "XD")
 SACL_TYPES = ("AU", "AL", "OU", "OL", "ML", "SP", "RA", "XU", "TL")
 ACE_TYPES = ALLOW_TYPES + DENY_TYPES + SACL_TYPES
@@ -504,12 +506,13 @@ class Grant:
                 "winrm": self.winrm_permissions()}
 
 
-def grants(descriptor: t.Union[str, SecurityDescriptor]) -> t.List[Grant]:
+def grants(descriptor: t.Union[str, SecurityDescriptor], unconditional: bool = False) -> t.List[Grant]:
     """Per trustee of the DACL (in order of first appearance): allowed and denied rights.
 
     Inherit-only ACEs do not apply to the object itself and are skipped. Group membership is not
     expanded: a deny for Everyone is reported on Everyone. No DACL means full access for everyone
-    (a NULL DACL); an empty DACL grants nothing.
+    (a NULL DACL); an empty DACL grants nothing. ``unconditional``: leave out the callback
+    (conditional) allows, whose condition may not hold for a given token (denies always count).
     """
     sd = parse(descriptor) if isinstance(descriptor, str) else descriptor
     if sd.dacl is None:
@@ -518,21 +521,24 @@ def grants(descriptor: t.Union[str, SecurityDescriptor]) -> t.List[Grant]:
     for ace in sd.dacl.aces:
         if ace.inherit_only or ace.type not in ALLOW_TYPES + DENY_TYPES or ace.object_guid:
             continue
+        if unconditional and ace.type in CONDITIONAL_ALLOW_TYPES:
+            continue
         entry = table.setdefault(ace.trustee, [0, 0])
         entry[0 if ace.type in ALLOW_TYPES else 1] |= ace.mask
     return [Grant(trustee, trustee_name(trustee), allowed, denied) for trustee, (allowed, denied) in table.items()]
 
 
 def allows(descriptor: t.Union[str, SecurityDescriptor], trustees: t.Iterable[str], right: int,
-           denied_to: t.Optional[t.Iterable[str]] = None) -> bool:
+           denied_to: t.Optional[t.Iterable[str]] = None, unconditional: bool = False) -> bool:
     """Whether any of ``trustees`` (canonical or aliases) holds ``right`` after the DACL's denies.
 
     ``denied_to``: the trustees whose deny ACEs count, when they are not ``trustees`` (a token known
     only in part: allowed through what it surely holds, denied through whatever it may hold).
+    ``unconditional``: only allows that hold whatever the token's claims (see ``grants``).
     """
     wanted = {resolve_trustee(x) for x in trustees}
     deny_wanted = wanted if denied_to is None else {resolve_trustee(x) for x in denied_to}
-    every = grants(descriptor)
+    every = grants(descriptor, unconditional)
     denied = 0
     for grant in every:
         if grant.trustee in deny_wanted or grant.trustee == "S-1-1-0":

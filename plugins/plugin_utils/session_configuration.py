@@ -204,7 +204,7 @@ def lockout_reasons(before: model.SessionConfiguration, after: model.SessionConf
     had = before.enabled and bool(before_sddl) and sddl.allows(before_sddl, possible_before, right,
                                                                denied_to=user.certain)
     keeps = after.enabled and bool(after_sddl) and sddl.allows(after_sddl, user.certain, right,
-                                                               denied_to=possible_after)
+                                                               denied_to=possible_after, unconditional=True)
     if not had or keeps or (after.enabled and _loses_nothing(before_sddl, after_sddl,
                                                              possible_before | possible_after, right)):
         return []
@@ -225,16 +225,18 @@ def _loses_nothing(before_sddl: str, after_sddl: t.Optional[str], trustees: t.Se
     if not after_sddl:
         return False
 
-    def table(descriptor: str) -> t.Dict[str, t.Tuple[int, int]]:
+    def table(descriptor: str, unconditional: bool) -> t.Dict[str, t.Tuple[int, int]]:
         return {g.trustee: (sddl.expand_generic(g.allowed) & right, sddl.expand_generic(g.denied) & right)
-                for g in sddl.grants(descriptor)}
+                for g in sddl.grants(descriptor, unconditional)}
 
-    old, new = table(before_sddl), table(after_sddl)
-    for trustee in set(trustees) | {EVERYONE}:
-        allowed_before, denied_before = old.get(trustee, (0, 0))
-        allowed_after, denied_after = new.get(trustee, (0, 0))
-        if allowed_before & ~allowed_after or denied_after & ~denied_before:
-            return False
+    # Compared with and without the conditional allows: an allow made conditional is a loss too.
+    for unconditional in (False, True):
+        old, new = table(before_sddl, unconditional), table(after_sddl, unconditional)
+        for trustee in set(trustees) | {EVERYONE}:
+            allowed_before, denied_before = old.get(trustee, (0, 0))
+            allowed_after, denied_after = new.get(trustee, (0, 0))
+            if allowed_before & ~allowed_after or denied_after & ~denied_before:
+                return False
     return True
 
 

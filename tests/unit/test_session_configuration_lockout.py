@@ -121,3 +121,14 @@ def test_a_deny_the_user_may_hold_is_not_proven_safe():
     denied = "O:NSG:BAD:P(D;;GX;;;RM)(A;;GA;;;BA)(A;;GA;;;IU)(A;;GA;;;RM)"
     assert reasons("CONTOSO\\ansible", domain_groups(rm_members=["CONTOSO\\WinRM Operators"]), denied)
     assert reasons("Administrator", domain_groups(), denied) == []   # a local admin is not in RM
+
+
+def test_a_conditional_allow_does_not_prove_the_user_keeps_its_access():
+    # A local administrator; the new descriptor lets Administrators in only when a claim holds
+    # (a callback ACE, MS-DTYP 2.4.4.6): the host cannot prove the task's token carries it.
+    groups = domain_groups(admin_members=())
+    conditional = ('O:NSG:BAD:P(XA;;GA;;;BA;(@User.department == "IT"))(A;;GA;;;IU)(A;;GA;;;RM)'
+                   "S:P(AU;FA;GA;;;WD)(AU;SA;GXGW;;;WD)")
+    assert reasons("%s\\Administrator" % COMPUTER, groups, conditional)
+    # The same rights unconditionally: nothing taken, nothing refused.
+    assert not reasons("%s\\Administrator" % COMPUTER, groups, DEFAULT)
