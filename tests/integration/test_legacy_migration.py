@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import xml.etree.ElementTree as ET
@@ -101,6 +102,25 @@ def recap(completed) -> dict[str, dict[str, int]]:
     return counters
 
 
+def changed_steps(completed) -> dict[str, list[str]]:
+    """Per host, each task (and loop item) the run reported as changed, in order."""
+    steps: dict[str, list[str]] = {}
+    task = ""
+    for line in completed.stdout.splitlines():
+        found = re.match(r"TASK \[(.*)\]", line)
+        if found:
+            task = found.group(1)
+            continue
+        found = re.match(r"changed: \[([^\]]+)\](?: => \(item=(.*)\))?", line)
+        if found:
+            steps.setdefault(found.group(1), []).append(task + ("" if found.group(2) is None else " / " + found.group(2)))
+    return steps
+
+
+# What the check run of this module predicted, compared with the apply run's changes.
+PREDICTED_STEPS: dict[str, list[str]] = {}
+
+
 def client(host_vars: dict, port: int) -> WSMan:
     return WSMan(host_vars["ansible_host"], port=port, ssl=False, auth="ntlm", username=host_vars["ansible_user"],
                  password=host_vars["ansible_password"], cert_validation=False, no_proxy=True,
@@ -152,6 +172,37 @@ def port_open(address: str, port: int) -> bool:
         return False
 
 
+README = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "legacy_migration", "README.md")
+
+
+def documented_report() -> dict:
+    """The report example of the role's README ("..." stands for what it leaves out)."""
+    text = open(README, encoding="utf-8").read()
+    block = re.search(r"^```yaml\n(legacy_migration_report:.*?)^```", text, flags=re.S | re.M).group(1)
+    return yaml.safe_load(block)["legacy_migration_report"]
+
+
+def undocumented_or_missing(example, actual, where: str = "report") -> list[str]:
+    """Every key the README shows is in the role's real report, at the same place and of the same kind."""
+    if isinstance(example, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: README shows a mapping, the role returns {type(actual).__name__}"]
+        wrong = []
+        for key, value in example.items():
+            if key == "...":
+                continue
+            if key not in actual:
+                wrong.append(f"{where}.{key}: in the README, not in the report")
+            elif actual[key] is not None:
+                wrong += undocumented_or_missing(value, actual[key], f"{where}.{key}")
+        return wrong
+    if isinstance(example, list) and example and isinstance(example[0], dict):
+        if not isinstance(actual, list) or not actual:
+            return [f"{where}: README shows a list of mappings, the role returns {actual!r}"]
+        return undocumented_or_missing(example[0], actual[0], where + "[0]")
+    return []
+
+
 def test_check_mode_reports_the_plan_and_changes_nothing(fleet, hosts, tmp_path):
     completed, saved = run_role(fleet, tmp_path, {"legacy_migration_compatibility": compatibility_choice(hosts)},
                                 check=True)
@@ -163,6 +214,7 @@ def test_check_mode_reports_the_plan_and_changes_nothing(fleet, hosts, tmp_path)
     assert report["bridge"]["address"] == "IP:" + host_vars["ansible_host"]
     assert report["endpoint_after"].endswith(":5985/wsman")
     assert recap(completed)[name]["changed"] > 0          # the plan is reported as changes
+    PREDICTED_STEPS.update(changed_steps(completed))
     # nothing moved: still 80/443 only, nothing on 5985, DefaultPorts untouched
     for key in ("keep", "drop"):
         assert listeners(hosts[key][1], 80) == [("HTTP", 80), ("HTTPS", 443)]
@@ -178,6 +230,9 @@ def test_migration_keep_and_drop(fleet, hosts, tmp_path):
     completed, saved = run_role(fleet, tmp_path, {"legacy_migration_compatibility": compatibility_choice(hosts),
                                                   "legacy_migration_collector_fqdn": "wec01.example.com"})
     assert completed.returncode == 0, completed.stdout[-4000:]
+    # check mode predicted exactly the steps this run changed, on each host (the check test runs first)
+    assert PREDICTED_STEPS, "test_check_mode_reports_the_plan_and_changes_nothing must run first"
+    assert changed_steps(completed) == PREDICTED_STEPS
 
     # keep: listeners on 5985/5986 with the old settings, compatibility listeners answer on 80/443
     name, keep = hosts["keep"]
@@ -217,6 +272,23 @@ def test_migration_keep_and_drop(fleet, hosts, tmp_path):
     assert service(drop, 5985)["EnableCompatibilityHttpListener"][0] == "false"
     assert not firewall(drop, 5985)["WINRM-HTTP-Compat-In-TCP"]["enabled"]
     assert any("Nothing answers on 80/443" in note for note in saved[name]["report"]["clients"])
+    # The dropped host is a "New installation" collector now, but it has the subscriptions of its WinRM 1.1
+    # days: WinRM 1.1 sources naming it Server=<FQDN> and every Server=http://<FQDN> (port 80) reach a port
+    # where nothing answers, so those are to be changed, the article's "Not Applicable" cell kept beside it.
+    events = saved[name]["report"]["event_forwarding"]
+    assert (events["host_state_before"], events["host_state_after"]) == ("winrm11", "new")
+    rows = {(row["sources"], row["existing_form"]): row for row in events["this_host_as_collector"]["source_initiated"]}
+    for key in (("winrm11", "fqdn"), ("new", "http"), ("winrm11", "http"), ("upgraded", "http")):
+        assert rows[key]["existing_subscriptions"] == "update", key
+        assert rows[key]["action"] == "set Server=http://wec01.example.com:5985 on these sources", key
+        assert rows[key]["article"]["existing_subscriptions"] in ("Not Applicable", "Not Available"), key
+    for key in (("new", "fqdn"), ("upgraded", "fqdn")):          # client default 5985: still answered
+        assert rows[key]["existing_subscriptions"] == "works" and rows[key]["action"] == "none", key
+    pulling = {row["collectors"]: row for row in events["collectors_pulling_from_this_host"]}
+    # a WinRM 2.0 collector had to name port 80 for this host ("Need to specify port 80 for HTTP explicitly")
+    assert pulling["new"]["existing_subscriptions"] == "update"
+    assert pulling["new"]["action"] == "update the subscriptions on these collectors: change port 80 to 5985"
+    assert pulling["new"]["article"]["existing_subscriptions"] == "Not Applicable"
 
     # upgraded host, drop: the policy values the upgrade set are removed, then the listeners go off
     name, upgraded = hosts["upgraded"]
@@ -225,6 +297,14 @@ def test_migration_keep_and_drop(fleet, hosts, tmp_path):
     assert settings["EnableCompatibilityHttpsListener"] == ("false", "")
     assert not port_open(upgraded["ansible_host"], 80)
     assert saved[name]["report"]["bridge"] is None
+    events = saved[name]["report"]["event_forwarding"]
+    assert (events["host_state_before"], events["host_state_after"]) == ("upgraded", "new")
+    rows = {(row["sources"], row["existing_form"]): row for row in events["this_host_as_collector"]["source_initiated"]}
+    assert rows[("winrm11", "fqdn")]["action"] == "set Server=http://wec01.example.com:5985 on these sources"
+    assert rows[("upgraded", "fqdn")]["action"] == "none"
+    # WinRM 2.0 collectors reached the upgraded host on 5985 already: nothing to change
+    pulling = {row["collectors"]: row for row in events["collectors_pulling_from_this_host"]}
+    assert pulling["new"]["existing_subscriptions"] == "works" and pulling["new"]["action"] == "none"
 
 
 def test_rerun_is_idempotent(fleet, hosts, tmp_path):
