@@ -169,8 +169,8 @@ def plain(hosts: dict, threads: int, check: bool) -> float:
         list(pool.map(one, hosts.values()))
     wall = time.monotonic() - started
     # The same requests as the playbook's converge task: compare with the counts printed first.
-    print("    plain script (%s): %.1f HTTP exchanges per host" % ("audit" if check else "rerun",
-                                                                    (count_exchanges() - sent) / len(hosts)))
+    per_host = (count_exchanges() - sent) / len(hosts)
+    print("    plain script (%s): %.1f HTTP exchanges per host" % ("audit" if check else "rerun", per_host))
     if failures:
         print("    plain script: %d host(s) failed, e.g. %s" % (len(failures), failures[0]))
     return wall
