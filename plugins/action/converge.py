@@ -256,11 +256,7 @@ class ActionModule(WSManAction):
         if not args.get("controls"):
             return {}, {}
         options = dict(args["controls"])
-        stig = controls.choose_stig(options.get("stig"), system)
-        judge = {"profile": options["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
-                 "stig": stig["version"], "deviations": options.get("deviations") or {},
-                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [], "stig_role": stig["role"],
-                 "certificate_expiry_days": options.get("certificate_expiry_days", 30)}
+        judge, stig = controls.judgement(options, system)
         try:
             judged = {"before": controls.evaluate(before, **judge)}
             # Nothing changed, or nothing will: the same judgement (the controls are pure).

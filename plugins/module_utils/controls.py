@@ -1059,9 +1059,19 @@ def summarize(results: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, int]:
     return counts
 
 
+def judgement(options: t.Mapping[str, t.Any], system: t.Mapping[str, t.Any] | None) -> tuple[dict[str, t.Any], dict[str, t.Any]]:
+    """``evaluate``'s keyword arguments for the converge action's ``controls`` options, and the STIG
+    chosen for the host (``choose_stig``)."""
+    stig = choose_stig(options.get("stig"), system)
+    return {"profile": options["profile"], "benchmark": options.get("benchmark") or DEFAULT_BENCHMARK,
+            "stig": stig["version"], "stig_role": stig["role"], "deviations": options.get("deviations") or {},
+            "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [],
+            "certificate_expiry_days": options.get("certificate_expiry_days", 30)}, stig
+
+
 __all__ = [
     "BENCHMARKS", "CONTROLS", "CONTROLS_BY_ID", "Control", "DEFAULT_BENCHMARK", "DEFAULT_STIG", "DEVIATION",
     "FAIL", "MANAGED_OVER_WINRM", "NOT_APPLICABLE", "PASS", "PROFILES", "STATUSES", "STIGS", "UNKNOWN",
-    "AUTO_STIG", "STIG_RELEASES", "STIG_ROLES", "choose_stig", "STIG_VULNS", "catalog", "cis_id", "evaluate", "presentation", "read_setting",
+    "AUTO_STIG", "STIG_RELEASES", "STIG_ROLES", "choose_stig", "judgement", "STIG_VULNS", "catalog", "cis_id", "evaluate", "presentation", "read_setting",
     "stig_for_system", "summarize", "winrm_setting", "with_changes",
 ]

@@ -139,12 +139,7 @@ def plain_host(host_vars: dict, check: bool) -> int:
             if outcome.error is None:
                 after = converge.read_back(converge.final_session(main, https, change), change, snapshot)
         validated = remoting.https_certificate_validated(main.endpoint, snapshot.listeners, snapshot.firewall)
-        options = args["controls"]
-        stig = controls.choose_stig(options.get("stig"), system.to_dict())
-        judge = {"profile": values["profile"], "benchmark": options.get("benchmark") or controls.DEFAULT_BENCHMARK,
-                 "stig": stig["version"], "stig_role": stig["role"], "deviations": options.get("deviations") or {},
-                 "allowed_sddl_trustees": options.get("allowed_sddl_trustees") or [],
-                 "certificate_expiry_days": options.get("certificate_expiry_days", 30)}
+        judge, _stig = controls.judgement(args["controls"], system.to_dict())
         for view in (change.before, change.after) + ((after,) if after is not change.before else ()):
             controls.evaluate(remoting.with_verdict(view, system, validated), **judge)
         return len(change.steps)
