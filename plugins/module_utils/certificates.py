@@ -28,7 +28,7 @@ import datetime
 import typing as t
 
 from ansible_collections.wsman.winrm.plugins.module_utils import certstore, computer
-from ansible_collections.wsman.winrm.plugins.module_utils.wsman import method_input, output_values
+from ansible_collections.wsman.winrm.plugins.module_utils.wsman import method_input, output_array, output_values
 
 STDREGPROV_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv"
 MY, ROOT = "My", "Root"
@@ -107,13 +107,15 @@ def read_store(session: t.Any, store: str, location: str = SYSTEM) -> tuple[list
     blobs: dict[str, bytes] = {}
     errors: list[certstore.CertificateBlobError] = []
     for name in sorted(n for n in _as_list(listed.get("sNames")) if n):
-        out = _registry(session, "GetBinaryValue", sSubKeyName="%s\\%s" % (key, name), sValueName=certstore.BLOB_VALUE)
-        code = int(out.get("ReturnValue") or 0)
+        params = {"hDefKey": certstore.HKEY_LOCAL_MACHINE, "sSubKeyName": "%s\\%s" % (key, name),
+                  "sValueName": certstore.BLOB_VALUE}
+        output = session.invoke(STDREGPROV_URI, "GetBinaryValue", method_input(STDREGPROV_URI, "GetBinaryValue", params))
+        code = int((output_array(output, "ReturnValue") or ["0"])[0] or 0)
         if code != 0:
             errors.append(certstore.CertificateBlobError(name, "StdRegProv GetBinaryValue of its Blob returned %d" % code))
             continue
         try:
-            blobs[name] = bytes(int(byte) for byte in _as_list(out.get("uValue")) if byte is not None)
+            blobs[name] = bytes(map(int, output_array(output, "uValue")))
         except ValueError:
             errors.append(certstore.CertificateBlobError(name, "StdRegProv returned a Blob that is not a byte array"))
     certificates, parse_errors = certstore.parse_store(blobs)

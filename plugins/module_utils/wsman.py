@@ -794,6 +794,14 @@ def method_input(resource_uri: str, method: str, params: t.Mapping[str, t.Any]) 
     return element
 
 
+def output_array(output: ET.Element, name: str) -> list[str]:
+    """The texts of one array output parameter (WMI sends one element per item): what
+    ``output_values(output)[name]`` holds, without building the other values. A certificate blob
+    comes as a uint8 array, one element per byte, so this walk is the cost of reading it."""
+    suffix = "}" + name
+    return [child.text or "" for child in output if child.tag.endswith(suffix) or child.tag == name]
+
+
 def output_values(output: ET.Element) -> dict[str, t.Any]:
     """The children of a ``<method>_OUTPUT`` element by local name; repeated names become lists."""
     values: dict[str, t.Any] = {}
