@@ -81,9 +81,14 @@ class MachineCertificates:
 
 # ---- reading ---------------------------------------------------------------------------------------
 
-def _registry(session: t.Any, method: str, **params: t.Any) -> dict[str, t.Any]:
+def _registry_output(session: t.Any, method: str, **params: t.Any) -> t.Any:
+    """One StdRegProv method call on HKLM; its ``<method>_OUTPUT`` element."""
     params = dict({"hDefKey": certstore.HKEY_LOCAL_MACHINE}, **params)
-    return output_values(session.invoke(STDREGPROV_URI, method, method_input(STDREGPROV_URI, method, params)))
+    return session.invoke(STDREGPROV_URI, method, method_input(STDREGPROV_URI, method, params))
+
+
+def _registry(session: t.Any, method: str, **params: t.Any) -> dict[str, t.Any]:
+    return output_values(_registry_output(session, method, **params))
 
 
 def _as_list(value: t.Any) -> list[t.Any]:
@@ -107,15 +112,14 @@ def read_store(session: t.Any, store: str, location: str = SYSTEM) -> tuple[list
     blobs: dict[str, bytes] = {}
     errors: list[certstore.CertificateBlobError] = []
     for name in sorted(n for n in _as_list(listed.get("sNames")) if n):
-        params = {"hDefKey": certstore.HKEY_LOCAL_MACHINE, "sSubKeyName": "%s\\%s" % (key, name),
-                  "sValueName": certstore.BLOB_VALUE}
-        output = session.invoke(STDREGPROV_URI, "GetBinaryValue", method_input(STDREGPROV_URI, "GetBinaryValue", params))
-        code = int((output_array(output, "ReturnValue") or ["0"])[0] or 0)
+        output = _registry_output(session, "GetBinaryValue", sSubKeyName="%s\\%s" % (key, name),
+                                  sValueName=certstore.BLOB_VALUE)
+        code = int(next(iter(output_array(output, "ReturnValue")), None) or 0)
         if code != 0:
             errors.append(certstore.CertificateBlobError(name, "StdRegProv GetBinaryValue of its Blob returned %d" % code))
             continue
         try:
-            blobs[name] = bytes(map(int, output_array(output, "uValue")))
+            blobs[name] = bytes(int(byte) for byte in output_array(output, "uValue") if byte is not None)
         except ValueError:
             errors.append(certstore.CertificateBlobError(name, "StdRegProv returned a Blob that is not a byte array"))
     certificates, parse_errors = certstore.parse_store(blobs)

@@ -794,12 +794,15 @@ def method_input(resource_uri: str, method: str, params: t.Mapping[str, t.Any]) 
     return element
 
 
-def output_array(output: ET.Element, name: str) -> list[str]:
-    """The texts of one array output parameter (WMI sends one element per item): what
-    ``output_values(output)[name]`` holds, without building the other values. A certificate blob
-    comes as a uint8 array, one element per byte, so this walk is the cost of reading it."""
-    suffix = "}" + name
-    return [child.text or "" for child in output if child.tag.endswith(suffix) or child.tag == name]
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def output_array(output: ET.Element, name: str) -> list[str | None]:
+    """The items of one output parameter as a list (WMI sends an array as one element per item;
+    None for an ``xsi:nil`` item): what ``output_values(output)[name]`` holds, without building the
+    other values. A certificate blob is a uint8 array, one element per byte."""
+    return [None if child.get(_XSI_NIL) == "true" else (child.text or "")
+            for child in output if _local(child.tag) == name]
 
 
 def output_values(output: ET.Element) -> dict[str, t.Any]:
@@ -807,7 +810,7 @@ def output_values(output: ET.Element) -> dict[str, t.Any]:
     values: dict[str, t.Any] = {}
     for child in output:
         name = _local(child.tag)
-        nil = child.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
+        nil = child.get(_XSI_NIL) == "true"
         text = None if nil else (child.text or "")
         if name in values:
             if not isinstance(values[name], list):

@@ -216,6 +216,23 @@ def test_invoke_uses_method_action_and_returns_output():
     assert wsman.output_values(result) == {"uValue": "1", "ReturnValue": "0"}
 
 
+def test_output_array_holds_what_output_values_holds():
+    uri = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv"
+    output = ET.Element("{%s}GetBinaryValue_OUTPUT" % uri)
+    for text in ("48", "130", None, "7"):
+        item = ET.SubElement(output, "{%s}uValue" % uri)
+        if text is None:
+            item.set("{http://www.w3.org/2001/XMLSchema-instance}nil", "true")
+        else:
+            item.text = text
+    ET.SubElement(output, "{%s}ReturnValue" % uri).text = "0"
+    ET.SubElement(output, "{%s}uValueCount" % uri).text = "4"  # a name that only ends like it
+    values = wsman.output_values(output)
+    assert wsman.output_array(output, "uValue") == values["uValue"] == ["48", "130", None, "7"]
+    assert wsman.output_array(output, "ReturnValue") == [values["ReturnValue"]] == ["0"]
+    assert wsman.output_array(output, "sNames") == []
+
+
 def test_close_closes_the_client_and_reopens_lazily():
     client = FakeClient()
     session = session_with(client)
