@@ -28,7 +28,8 @@ def render_value(name: str, value) -> str:
     if value is None or value == []:
         return f'<p:{name} xsi:nil="true"/>'
     if isinstance(value, list):
-        if all(type(v) is int for v in value):  # noqa: E721 - not bool: a byte array (a certificate blob), one element per byte
+        # A byte array (a certificate blob), one element per byte; bool is an int too, so exclude it.
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             return "".join([f"<p:{name}>{v}</p:{name}>" for v in value])
         return "".join(render_value(name, v) for v in value)
     if isinstance(value, bool):
