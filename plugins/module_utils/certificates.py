@@ -119,7 +119,7 @@ def read_store(session: t.Any, store: str, location: str = SYSTEM) -> tuple[list
             errors.append(certstore.CertificateBlobError(name, "StdRegProv GetBinaryValue of its Blob returned %d" % code))
             continue
         try:
-            blobs[name] = bytes(int(byte) for byte in output_array(output, "uValue") if byte is not None)
+            blobs[name] = bytes(map(int, [byte for byte in output_array(output, "uValue") if byte is not None]))
         except ValueError:
             errors.append(certstore.CertificateBlobError(name, "StdRegProv returned a Blob that is not a byte array"))
     certificates, parse_errors = certstore.parse_store(blobs)

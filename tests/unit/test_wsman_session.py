@@ -231,6 +231,10 @@ def test_output_array_holds_what_output_values_holds():
     assert wsman.output_array(output, "uValue") == values["uValue"] == ["48", "130", None, "7"]
     assert wsman.output_array(output, "ReturnValue") == [values["ReturnValue"]] == ["0"]
     assert wsman.output_array(output, "sNames") == []
+    # Parameters in another namespace than their output element are still found by local name.
+    other = ET.Element("{%s}GetBinaryValue_OUTPUT" % uri)
+    ET.SubElement(other, "{urn:other}uValue").text = "9"
+    assert wsman.output_array(other, "uValue") == [wsman.output_values(other)["uValue"]] == ["9"]
 
 
 def test_close_closes_the_client_and_reopens_lazily():
