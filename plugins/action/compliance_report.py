@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import (
-    provenance, read_host_report, write_checklists, write_dashboard, write_reports,
+    provenance, read_host_report, side_by_side, write_checklists, write_dashboard, write_reports,
 )
 
 
@@ -52,21 +52,33 @@ class ActionModule(ActionBase):
                              for r in records.values()} - {""})
         run = provenance(benchmarks[0] if benchmarks else controls.DEFAULT_BENCHMARK, None, None)
         hosts_provenance = {host: record.get("provenance") or {} for host, record in records.items()}
+
+        def fleet_files() -> tuple[list[str], str | None]:
+            """The dashboard and the checklists (beside the run's report, on another core)."""
+            written: list[str] = []
+            try:
+                if args["dashboard"]:
+                    written.append(write_dashboard(args["dir"], args["name"], after, records, missing, run, title,
+                                                   task_vars.get("groups") or {}, args.get("dashboard_template")))
+                if args["checklists"]:
+                    written += write_checklists(os.path.join(args["dir"], "checklists"), after, records, run)
+            except (ValueError, AnsibleFilterError) as error:
+                return written, str(error)
+            return written, None
+
+        def run_report() -> list[str]:
+            return write_reports(args["dir"], args["name"], after, before, records, title,
+                                 "wsman.winrm " + args["name"], run=run, host_provenance=hosts_provenance,
+                                 templates={"markdown": args.get("markdown_template"),
+                                            "html": args.get("html_template")})
+
         try:
-            files = write_reports(args["dir"], args["name"], after, before, records, title,
-                                  "wsman.winrm " + args["name"], run=run, host_provenance=hosts_provenance,
-                                  templates={"markdown": args.get("markdown_template"),
-                                             "html": args.get("html_template")})
-        except ValueError as error:
+            (fleet, fleet_error), files = side_by_side(fleet_files, run_report)
+        except (ValueError, RuntimeError) as error:
             raise AnsibleActionFail("compliance_report: %s" % error) from None
-        try:
-            if args["dashboard"]:
-                files.append(write_dashboard(args["dir"], args["name"], after, records, missing, run, title,
-                                             task_vars.get("groups") or {}, args.get("dashboard_template")))
-            if args["checklists"]:
-                files += write_checklists(os.path.join(args["dir"], "checklists"), after, records, run)
-        except (ValueError, AnsibleFilterError) as error:
-            raise AnsibleActionFail("compliance_report: %s" % error) from None
+        if fleet_error:
+            raise AnsibleActionFail("compliance_report: %s" % fleet_error)
+        files += fleet
         failing = sorted(host for host, results in after.items() if controls.summarize(results)[controls.FAIL])
         result.update(
             changed=False, hosts=len(records), failing_hosts=failing, missing=missing,

@@ -71,7 +71,14 @@ def value_text(value: t.Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, bool):  # what json writes, without an encoder per value (a fleet report has 100,000s)
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)  # an IntEnum too, as json writes it
+    return _VALUE_JSON.encode(value)
+
+
+_VALUE_JSON = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def references(row: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any]:

@@ -303,3 +303,28 @@ def test_report_templates_name_a_bad_template(tmp_path):
     mine = tmp_path / "mine.html.j2"
     mine.write_text("<p>{{ title }}</p>")
     assert report_files.render("html", dict(context, title="<b>"), str(mine)) == "<p>&lt;b&gt;</p>"
+
+
+def test_side_by_side_runs_the_side_job_in_another_process_and_returns_both_results(tmp_path):
+    from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import side_by_side
+
+    def side():
+        (tmp_path / "side.txt").write_text("written by the child")
+        return os.getpid(), ["side.txt"]
+
+    (child_pid, written), main = side_by_side(side, lambda: os.getpid())
+    assert main == os.getpid() and child_pid != os.getpid()
+    assert written == ["side.txt"] and (tmp_path / "side.txt").read_text() == "written by the child"
+
+
+def test_side_by_side_carries_a_failure_of_the_side_job_as_its_text():
+    from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import side_by_side
+
+    def side():
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(RuntimeError, match=r"OSError: \[Errno 28\] No space left on device"):
+        side_by_side(side, lambda: None)
+    # The main job's own failure wins, after the child is reaped.
+    with pytest.raises(ValueError, match="bad template"):
+        side_by_side(lambda: 1, lambda: (_ for _ in ()).throw(ValueError("bad template")))
