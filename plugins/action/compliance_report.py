@@ -18,7 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.wsman.winrm.plugins.module_utils import argspecs, controls
 from ansible_collections.wsman.winrm.plugins.plugin_utils.report_files import (
-    provenance, read_host_report, side_by_side, write_checklists, write_dashboard, write_reports,
+    provenance, read_host_report, side_by_side, write_checklists, write_dashboard, write_junit, write_reports,
 )
 
 
@@ -54,9 +54,12 @@ class ActionModule(ActionBase):
         hosts_provenance = {host: record.get("provenance") or {} for host, record in records.items()}
 
         def fleet_files() -> tuple[list[str], str | None]:
-            """The dashboard and the checklists (beside the run's report, on another core)."""
+            """The JUnit report, the dashboard and the checklists (beside the rest of the run's report,
+            on another core: the two halves take about the same time)."""
             written: list[str] = []
             try:
+                written.append(write_junit(args["dir"], args["name"], after, "wsman.winrm " + args["name"], run,
+                                           hosts_provenance))
                 if args["dashboard"]:
                     written.append(write_dashboard(args["dir"], args["name"], after, records, missing, run, title,
                                                    task_vars.get("groups") or {}, args.get("dashboard_template")))
@@ -70,7 +73,7 @@ class ActionModule(ActionBase):
             return write_reports(args["dir"], args["name"], after, before, records, title,
                                  "wsman.winrm " + args["name"], run=run, host_provenance=hosts_provenance,
                                  templates={"markdown": args.get("markdown_template"),
-                                            "html": args.get("html_template")})
+                                            "html": args.get("html_template")}, junit=False)
 
         try:
             (fleet, fleet_error), files = side_by_side(fleet_files, run_report)

@@ -193,9 +193,10 @@ def _row(row: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 def write_reports(directory: str, name: str, after: t.Mapping[str, t.Any], before: t.Mapping[str, t.Any] | None,
                   data: t.Any, title: str, suite: str, run: t.Mapping[str, t.Any] | None = None,
                   host_provenance: t.Mapping[str, t.Any] | None = None,
-                  templates: t.Mapping[str, str | None] | None = None) -> list[str]:
+                  templates: t.Mapping[str, str | None] | None = None, junit: bool = True) -> list[str]:
     """<directory>/<name>.json (``data``), .md and .html (from the templates, with ``before`` when
-    something changed) and .xml (JUnit). ``templates``: the user's, by kind (markdown, html)."""
+    something changed) and .xml (JUnit; ``junit=False``: the caller writes it with write_junit).
+    ``templates``: the user's, by kind (markdown, html)."""
     os.makedirs(directory, exist_ok=True)
     base = os.path.join(directory, name)
     context = report_context(after, before, title, run or {}, host_provenance or {})
@@ -204,9 +205,20 @@ def write_reports(directory: str, name: str, after: t.Mapping[str, t.Any], befor
     write_atomically(base + ".json", json.dumps(data, default=str) + "\n")  # no indent: the C encoder
     write_atomically(base + ".md", markdown)
     write_atomically(base + ".html", page)
-    write_atomically(base + ".xml", compliance_junit(after, name=suite, provenance=run or {},
-                                                     host_provenance=host_provenance or {}))
-    return [base + ext for ext in FORMATS]
+    if junit:
+        write_junit(directory, name, after, suite, run, host_provenance)
+    return [base + ext for ext in FORMATS if junit or ext != ".xml"]
+
+
+def write_junit(directory: str, name: str, after: t.Mapping[str, t.Any], suite: str,
+                run: t.Mapping[str, t.Any] | None = None,
+                host_provenance: t.Mapping[str, t.Any] | None = None) -> str:
+    """<directory>/<name>.xml: the JUnit report (wsman.winrm.compliance_junit)."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name + ".xml")
+    write_atomically(path, compliance_junit(after, name=suite, provenance=run or {},
+                                            host_provenance=host_provenance or {}))
+    return path
 
 
 def read_host_report(directory: str, host: str) -> dict[str, t.Any] | None:

@@ -312,7 +312,7 @@ def test_side_by_side_runs_the_side_job_in_another_process_and_returns_both_resu
         (tmp_path / "side.txt").write_text("written by the child")
         return os.getpid(), ["side.txt"]
 
-    (child_pid, written), main = side_by_side(side, lambda: os.getpid())
+    (child_pid, written), main = side_by_side(side, os.getpid)
     assert main == os.getpid() and child_pid != os.getpid()
     assert written == ["side.txt"] and (tmp_path / "side.txt").read_text() == "written by the child"
 
@@ -326,5 +326,8 @@ def test_side_by_side_carries_a_failure_of_the_side_job_as_its_text():
     with pytest.raises(RuntimeError, match=r"OSError: \[Errno 28\] No space left on device"):
         side_by_side(side, lambda: None)
     # The main job's own failure wins, after the child is reaped.
+    def main():
+        raise ValueError("bad template")
+
     with pytest.raises(ValueError, match="bad template"):
-        side_by_side(lambda: 1, lambda: (_ for _ in ()).throw(ValueError("bad template")))
+        side_by_side(lambda: 1, main)
