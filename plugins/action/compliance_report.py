@@ -52,14 +52,14 @@ class ActionModule(ActionBase):
                              for r in records.values()} - {""})
         run = provenance(benchmarks[0] if benchmarks else controls.DEFAULT_BENCHMARK, None, None)
         hosts_provenance = {host: record.get("provenance") or {} for host, record in records.items()}
+        suite = "wsman.winrm " + args["name"]
 
         def fleet_files() -> tuple[list[str], str | None]:
             """The JUnit report, the dashboard and the checklists (beside the rest of the run's report,
             on another core: the two halves take about the same time)."""
             written: list[str] = []
             try:
-                written.append(write_junit(args["dir"], args["name"], after, "wsman.winrm " + args["name"], run,
-                                           hosts_provenance))
+                written.append(write_junit(args["dir"], args["name"], after, suite, run, hosts_provenance))
                 if args["dashboard"]:
                     written.append(write_dashboard(args["dir"], args["name"], after, records, missing, run, title,
                                                    task_vars.get("groups") or {}, args.get("dashboard_template")))
@@ -70,8 +70,8 @@ class ActionModule(ActionBase):
             return written, None
 
         def run_report() -> list[str]:
-            return write_reports(args["dir"], args["name"], after, before, records, title,
-                                 "wsman.winrm " + args["name"], run=run, host_provenance=hosts_provenance,
+            return write_reports(args["dir"], args["name"], after, before, records, title, suite,
+                                 run=run, host_provenance=hosts_provenance,
                                  templates={"markdown": args.get("markdown_template"),
                                             "html": args.get("html_template")}, junit=False)
 

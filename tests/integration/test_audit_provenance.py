@@ -14,7 +14,7 @@ import markupsafe
 import pytest
 
 import checklist_formats
-from harness import Fleet, FleetProcess
+from harness import Fleet, FleetProcess, run_tasks
 from test_secure_baseline import run_role
 
 PROFILES = "server2022,winrm11,gpo"
@@ -154,3 +154,28 @@ def test_provenance_rows_and_the_users_template(fleet, tmp_path):
         checklist_formats.validate_ckl(root)
         assert checklist_formats.ckl_statuses(root) == expected, profile
     assert "checklists/<host>.{cklb,ckl}" in applied.stdout
+
+
+def test_the_run_report_written_on_two_cores_and_a_bad_dashboard_template_named(fleet, tmp_path):
+    """The run's report task writes its JUnit report, dashboard and checklists in a forked child of
+    the Ansible worker: they arrive with the rest, and a failure there fails the task, named."""
+    names = by_profile(fleet)
+    audit, _recap, reports = run_role(fleet, tmp_path / "audit", check=True, extra_vars=KEEP_LISTENERS)
+    assert audit.returncode == 0, audit.stdout[-3000:]
+    first = sorted(names.values())[0]
+    report = {"wsman.winrm.compliance_report": {"dir": str(reports), "name": "again",
+                                                "hosts": sorted(names.values())}}
+    broken = {"wsman.winrm.compliance_report": dict(report["wsman.winrm.compliance_report"], name="broken",
+                                                    dashboard_template=str(tmp_path / "missing.html.j2"))}
+    run = run_tasks(fleet, [report, broken], limit=first, tmp_path=tmp_path / "play")
+    written, failed = run[first]
+    assert not written.get("failed"), written
+    assert written["files"][:4] == [str(reports / ("again" + ext)) for ext in (".json", ".md", ".html", ".xml")]
+    suites = ET.parse(reports / "again.xml").getroot().findall("testsuite")
+    assert sorted(suite.get("name") for suite in suites) == sorted(names.values())
+    assert (reports / "again_dashboard.html").is_file()
+    server = names["server2022"]  # a host the STIG catalog covers has a checklist in both formats
+    assert all((reports / "checklists" / f"{server}.{form}").is_file() for form in ("cklb", "ckl"))
+    assert failed.get("failed")
+    assert failed["msg"].startswith("compliance_report: wsman.winrm.compliance_dashboard: template ")
+    assert "is not a file" in failed["msg"] and not (reports / "broken_dashboard.html").exists()

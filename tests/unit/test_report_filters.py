@@ -325,6 +325,7 @@ def test_side_by_side_carries_a_failure_of_the_side_job_as_its_text():
 
     with pytest.raises(RuntimeError, match=r"OSError: \[Errno 28\] No space left on device"):
         side_by_side(side, lambda: None)
+
     # The main job's own failure wins, after the child is reaped.
     def main():
         raise ValueError("bad template")
