@@ -39,7 +39,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 URI_PREFIX = "http://schemas.microsoft.com/wbem/wsman/1/"
 RESOURCE = URI_PREFIX + "config"
-NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
+NS_SOAP = compat.NS_SOAP
 NS_WSEN = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
 NS_WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
 NS_WSMANFAULT = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"

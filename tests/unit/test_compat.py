@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import xml.etree.ElementTree as ET
 from importlib.metadata import version
 
 import pytest
@@ -56,6 +57,99 @@ def test_pypsrp_transport_class_swap_and_session_build():
     # the private hook the hardened transport overrides, with the arguments pypsrp passes
     assert list(inspect.signature(compat._TransportHTTP._send_request).parameters) == [  # noqa: SLF001
         "self", "request", "timeout"]
+
+
+class _Sent(Exception):
+    pass
+
+
+def _envelope(invoke, client, *args, **kwargs):
+    """The envelope ``invoke`` hands to the transport (the exchange itself stopped there)."""
+    def send(message, **_kwargs):
+        raise _Sent(message)
+
+    client.transport.send = send
+    with pytest.raises(_Sent) as sent:
+        invoke(client, *args, **kwargs)
+    root = ET.fromstring(sent.value.args[0])
+    for element in root.iter():
+        if element.tag.endswith("}MessageID"):
+            element.text = "uuid:0"
+    return root
+
+
+def _shape(element):
+    return (element.tag, element.attrib, (element.text or "").strip(), [_shape(child) for child in element])
+
+
+@pytest.mark.parametrize("with_sets", [False, True])
+def test_pypsrp_invoke_envelope_is_the_one_written_as_text(with_sets):
+    from pypsrp.wsman import WSMan, OptionSet, SelectorSet
+
+    client = compat.WSManClient("win1.example.test", port=5985, ssl=False, auth="ntlm", username="u", password="p",
+                                no_proxy=True, encryption="always")
+    options = selectors = None
+    if with_sets:
+        options, selectors = OptionSet(), SelectorSet()
+        options.add_option("WSMAN_CMDSHELL_OPTION_KEEPALIVE", "TRUE", {"MustComply": "true"})
+        selectors.add_option("Address", "*")
+        selectors.add_option("Transport", "HTTP & <more>")
+    body = ET.Element("{http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv}EnumKey_INPUT")
+    ET.SubElement(body, "{http://schemas.microsoft.com/wbem/wsman/1/wmi/root/default/StdRegProv}sSubKeyName").text = \
+        "SOFTWARE\\Policies & <x>"
+    arguments = ("http://schemas.xmlsoap.org/ws/2004/09/transfer/Get?a=1&b=2",
+                 "http://schemas.microsoft.com/wbem/wsman/1/config/listener", body, options, selectors, 30)
+    ours = _envelope(compat.WSManClient.invoke, client, *arguments)
+    assert _shape(ours) == _shape(_envelope(WSMan.invoke, client, *arguments))
+    assert list(inspect.signature(compat.WSManClient.invoke).parameters) == list(
+        inspect.signature(WSMan.invoke).parameters)
+
+
+def _pypsrp_message(session, body, encrypted=True):
+    """A request as pypsrp's transport builds one (its session's headers, the content headers)."""
+    headers = session.headers.copy()
+    if body is None:
+        return requests.Request("POST", "http://win1.example.test:5985/wsman", data=None)
+    if encrypted:
+        headers.update({"Content-Type": 'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";'
+                                        'boundary="Encrypted Boundary"', "Content-Length": str(len(body))})
+    else:
+        headers["Content-Type"] = "application/soap+xml;charset=UTF-8"
+    return requests.Request("POST", "http://win1.example.test:5985/wsman", data=body, headers=headers)
+
+
+def _as_sent(prepared):
+    return prepared.method, prepared.url, dict(prepared.headers), prepared.body, prepared.hooks
+
+
+@pytest.mark.parametrize("auth, encrypted", [("ntlm", True), ("basic", False), ("kerberos", True)])
+def test_a_copied_prepared_request_is_what_requests_prepares(auth, encrypted):
+    client = compat.WSManClient("win1.example.test", port=5985, ssl=False, auth=auth, username="u", password="p",
+                                no_proxy=True, encryption="always" if encrypted else "never")
+    session = compat.open_wsman_session(client, deadline=5)
+    requests_own = requests.Session.prepare_request
+    sent = []
+    for body in (None, None, b"<first/>", b"<second, longer/>", b"<third/>"):
+        message = _pypsrp_message(session, body, encrypted)
+        sent.append(session.prepare_request(message))
+        assert _as_sent(sent[-1]) == _as_sent(requests_own(session, message))
+    # The later messages of a shape are copies of the first (they share its hooks), not prepared again.
+    assert sent[1].hooks is sent[0].hooks and sent[3].hooks is sent[2].hooks is sent[4].hooks
+    assert session.prepare_request(_pypsrp_message(session, b"<x/>", encrypted)).headers["Content-Length"] == "4"
+
+
+def test_a_session_with_cookies_or_digest_is_prepared_by_requests_each_time():
+    client = compat.WSManClient("win1.example.test", port=5985, ssl=False, auth="ntlm", username="u", password="p",
+                                no_proxy=True, encryption="always")
+    session = compat.open_wsman_session(client, deadline=5)
+    session.prepare_request(_pypsrp_message(session, b"<first/>"))
+    session.cookies.set("affinity", "node-2", domain="win1.example.test", path="/")
+    prepared = session.prepare_request(_pypsrp_message(session, b"<second/>"))
+    assert prepared.headers["Cookie"] == "affinity=node-2"
+    session.cookies.clear()
+    session.auth = requests.auth.HTTPDigestAuth("u", "p")
+    prepared = session.prepare_request(_pypsrp_message(session, b"<third/>"))
+    assert prepared.hooks["response"] and prepared.body == b"<third/>"
 
 
 def test_pypsrp_reads_the_environment_ca_bundle_which_the_session_undoes(monkeypatch, tmp_path):
