@@ -87,6 +87,8 @@ _TEMPLATE_V2_OID = "1.3.6.1.4.1.311.21.7"
 _TEMPLATE_V1_OID = "1.3.6.1.4.1.311.20.2"
 
 _THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+_THUMBPRINT_NOISE = re.compile(r"[\s:\u200e\u200f]")  # what a copy from certlm.msc adds
+_VERIFIER_CONTEXT = re.compile(r"\s*\(encountered processing <.*$")
 
 # Where the stores live, for StdRegProv (EnumKey on the store key, GetBinaryValue of "Blob" on each
 # subkey): hDefKey HKEY_LOCAL_MACHINE.
@@ -112,7 +114,7 @@ class CertificateBlobError(ValueError):
 
 def normalize_thumbprint(value: t.Any) -> str:
     """``'ab cd ...'`` or ``'abcd...'`` -> ``'ABCD...'``; raises ValueError unless 40 hex digits."""
-    text = re.sub(r"[\s:\u200e\u200f]", "", str(value or ""))
+    text = _THUMBPRINT_NOISE.sub("", str(value or ""))
     if not _THUMBPRINT.match(text):
         raise ValueError("a certificate thumbprint is 40 hexadecimal digits (its SHA-1), got %r" % value)
     return text.upper()
@@ -936,7 +938,7 @@ def controller_reasons(cert: StoredCertificate, now: datetime.datetime, host: st
         verifier.verify(x509.load_der_x509_certificate(cert.der),
                         [x509.load_der_x509_certificate(c.der) for c in intermediates])
     except (verification.VerificationError, ValueError) as error:
-        text = re.sub(r"\s*\(encountered processing <.*$", "", str(error))
+        text = _VERIFIER_CONTEXT.sub("", str(error))
         if "candidates exhausted" in text and not any(a.subject.rfc4514_string() == cert.issuer for a in anchors):
             text = "no CA the controller trusts (its CA bundle) issued it; its issuer is %s" % cert.issuer
         reasons.append(Reason(CONTROLLER_REFUSES, "the controller would refuse it for %s: %s" % (host, text)))

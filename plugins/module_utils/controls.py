@@ -52,6 +52,9 @@ PROFILES = ("domain_kerberos", "workgroup_https", "certificate_only")
 
 MANAGED_OVER_WINRM = "managed over WinRM"
 
+# A CIS recommendation number's section placeholder (``{winrm_client}.1``), filled per benchmark.
+_SECTION = re.compile(r"\{(\w+)\}")
+
 # Registry keys of the policy values, as the info result spells them (``policy[].path``), by the
 # short names the catalog uses (``Client``, ``Service``, ``Service\\WinRS``, ``System``).
 _POLICY_KEYS = {short_key(setting).lower(): setting.path for setting in POLICY_SETTINGS}
@@ -349,7 +352,7 @@ def cis_id(control: Control, benchmark: str = DEFAULT_BENCHMARK) -> str | None:
     if control.cis is None:
         return None
     sections = _benchmark(benchmark).sections
-    section = re.match(r"\{(\w+)\}", control.cis)
+    section = _SECTION.match(control.cis)
     if section is None or sections.get(section.group(1)) is None:
         return None
     return control.cis.format(**{k: v for k, v in sections.items() if v is not None})

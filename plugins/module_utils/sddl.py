@@ -133,6 +133,12 @@ WINRM_PERMISSIONS = (("read", GENERIC_READ, "Get and Enumerate"),
 
 _SID_VALUE = re.compile(r"[Ss]-1-(?:0[xX][0-9A-Fa-f]{12}|[0-9]{1,10})(?:-[0-9]{1,10}){1,15}")
 _GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+# Compiled when the module is imported (in the controller's main process, which Ansible's workers fork from).
+_ALIAS = re.compile(r"[A-Z]{2}")
+_PART = re.compile(r"[OGDS]:")
+_RIGHTS_HEX = re.compile(r"0[xX][0-9A-Fa-f]{1,8}")
+_RIGHTS_OCTAL = re.compile(r"0[0-7]+")
+_RIGHTS_DECIMAL = re.compile(r"[1-9][0-9]*|0")
 
 
 class SddlError(ValueError):
@@ -255,7 +261,7 @@ class _Parser:
             self.pos = match.end()
             return _canonical_sid(match.group(0), self, start)
         alias = self.text[start:start + 2]
-        if start + 2 <= end and re.fullmatch(r"[A-Z]{2}", alias):
+        if start + 2 <= end and _ALIAS.fullmatch(alias):
             if alias not in SID_ALIASES:
                 self.fail("unknown SID alias %r for the %s (Microsoft's SID strings list the aliases; "
                           "write other accounts as S-1-...)" % (alias, what))
@@ -286,7 +292,7 @@ class _Parser:
                                   sacl=parts.get("S"))
 
     def _next_part(self, start: int) -> int:
-        match = re.compile(r"[OGDS]:").search(self.text, start)
+        match = _PART.search(self.text, start)
         return match.start() if match else len(self.text)
 
     def acl(self, which: str) -> Acl:
@@ -398,11 +404,11 @@ class _Parser:
 
     def _rights(self, text: str, at: int, ace_type: str) -> int:
         # [MS-DTYP] ace-rights: text codes, or "0x" 1*8HEXDIG, or octal "0" 1*7, or decimal.
-        if re.fullmatch(r"0[xX][0-9A-Fa-f]{1,8}", text):
+        if _RIGHTS_HEX.fullmatch(text):
             return int(text, 16)
-        if re.fullmatch(r"0[0-7]+", text):
+        if _RIGHTS_OCTAL.fullmatch(text):
             return int(text, 8)
-        if re.fullmatch(r"[1-9][0-9]*|0", text):
+        if _RIGHTS_DECIMAL.fullmatch(text):
             value = int(text)
             if value > 0xFFFFFFFF:
                 self.fail("rights value %s does not fit in 32 bits" % text, at)

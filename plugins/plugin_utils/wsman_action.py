@@ -16,7 +16,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.wsman.winrm.plugins.module_utils import plan
+from ansible_collections.wsman.winrm.plugins.module_utils import compat, plan
 from ansible_collections.wsman.winrm.plugins.module_utils.config import InvalidReply
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve
 from ansible_collections.wsman.winrm.plugins.module_utils.guards import lockout_reasons
@@ -45,8 +45,10 @@ display = Display()
 # inherits them, and freeze what that process holds (the inventory, the variables) out of the
 # garbage collector, so no worker's collection walks - and copies, page by page - the inherited
 # heap (Python docs, gc.freeze: "If a process will fork() without exec() ... gc.freeze() right before
-# fork()"). On a 1,000-host fleet that is about a quarter of the workers' CPU.
+# fork()"). On a 1,000-host fleet that is about a quarter of the workers' CPU. The first NTLM
+# exchange's one-time costs (OpenSSL's RC4, compiled patterns) are paid here too.
 warm()
+compat.warm_first_exchange()
 gc.freeze()
 
 # The host variables the resolver reads: exact names and prefixes. Only these are templated, so a
