@@ -491,39 +491,50 @@ def reuse_prepared_requests(session: "requests.Session") -> None:
 def warm_first_exchange() -> None:
     """Pay once, in the controller's main process (Ansible forks a worker per host from it), what
     the first NTLM exchange of every process would pay again: OpenSSL's RC4 from the legacy
-    provider (NTLM's message sealing; 6 to 11 ms the first time in a process) and the regular
-    expressions pypsrp and the email header parser compile on first use. Nothing is sent."""
+    provider (NTLM's message sealing) and the regular expressions pypsrp and the email header
+    parser compile on first use. Nothing is sent; a failure only loses the head start."""
     try:
-        from cryptography.hazmat.backends import default_backend
-        from cryptography.hazmat.primitives.ciphers import Cipher
-        try:
-            from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
-        except ImportError:  # pragma: no cover - cryptography < 43
-            from cryptography.hazmat.primitives.ciphers.algorithms import ARC4  # type: ignore[no-redef]
-        Cipher(ARC4(bytes(16)), mode=None, backend=default_backend()).encryptor().update(b"\0")
-        if HAS_PYPSRP:
-            import http.client
-            import io
-            import struct
-            from pypsrp.encryption import WinRMEncryption
-
-            HTTPNegotiateAuth()
-            content_type = ('multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";'
-                            'boundary="Encrypted Boundary"')
-            http.client.parse_headers(io.BytesIO(b"Content-Type: " + content_type.encode() + b"\r\n\r\n"))
-
-            class _Clear:
-                @staticmethod
-                def unwrap_winrm(_header: bytes, data: bytes) -> bytes:
-                    return data
-
-            message = (b"--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
-                       b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=1\r\n"
-                       b"--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n"
-                       + struct.pack("<i", 0) + b"x--Encrypted Boundary--\r\n")
-            WinRMEncryption(_Clear(), WinRMEncryption.SPNEGO).unwrap_message(message, "Encrypted Boundary")
+        first_exchange_costs()
     except Exception:  # pylint: disable=broad-except  # only a head start: the exchange does it anyway
         return
+
+
+class _ClearContext:
+    """A security context that seals nothing: lets pypsrp frame and unframe a message offline."""
+
+    @staticmethod
+    def wrap_winrm(data: bytes) -> tuple[bytes, bytes, int]:
+        return b"", data, 0
+
+    @staticmethod
+    def unwrap_winrm(_header: bytes, data: bytes) -> bytes:
+        return data
+
+
+def first_exchange_costs() -> bytes:
+    """The one-time work of warm_first_exchange, raising when cryptography or pypsrp changed the
+    calls it relies on (pinned by tests/unit/test_compat.py). Returns the message pypsrp's framing
+    gave back, which is the message it was given."""
+    from cryptography.hazmat.backends import default_backend
+    from cryptography.hazmat.primitives.ciphers import Cipher
+    try:
+        from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+    except ImportError:  # pragma: no cover - cryptography < 43
+        from cryptography.hazmat.primitives.ciphers.algorithms import ARC4  # type: ignore[no-redef]
+    Cipher(ARC4(bytes(16)), mode=None, backend=default_backend()).encryptor().update(b"\0")
+    if not HAS_PYPSRP:
+        return b""
+    import http.client
+    import io
+    from pypsrp.encryption import WinRMEncryption
+
+    HTTPNegotiateAuth()
+    encryption = WinRMEncryption(_ClearContext(), WinRMEncryption.SPNEGO)
+    content_type, framed = encryption.wrap_message(b"<s:Envelope/>")
+    boundary = WinRMEncryption.MIME_BOUNDARY[2:]
+    http.client.parse_headers(io.BytesIO(('Content-Type: %s;protocol="%s";boundary="%s"\r\n\r\n'
+                                          % (content_type, WinRMEncryption.SPNEGO, boundary)).encode()))
+    return encryption.unwrap_message(framed, boundary)
 
 
 def send_raw(client: t.Any, envelope: bytes) -> bytes:

@@ -152,6 +152,13 @@ def test_a_session_with_cookies_or_digest_is_prepared_by_requests_each_time():
     assert prepared.hooks["response"] and prepared.body == b"<third/>"
 
 
+def test_the_first_exchange_head_start_uses_rc4_and_pypsrps_framing_as_they_are():
+    # warm_first_exchange swallows any error (it is only a head start), so the calls it makes are
+    # pinned here: cryptography's RC4, pypsrp's auth object and its multipart framing round trip.
+    assert compat.first_exchange_costs() == b"<s:Envelope/>"
+    compat.warm_first_exchange()
+
+
 def test_pypsrp_reads_the_environment_ca_bundle_which_the_session_undoes(monkeypatch, tmp_path):
     bundle = tmp_path / "env-ca.pem"
     bundle.write_text("")
