@@ -14,6 +14,9 @@ export PATH := $(BIN):$(PATH)
 export LC_ALL := C.UTF-8
 export ANSIBLE_NOCOLOR := 1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# The suite on two workers, each test file whole on one of them (a file's fleet fixtures stay one
+# process's); a worker has its own loopback addresses (tests/integration/harness.py).
+PARALLEL := -n 2 --dist loadfile
 
 .PHONY: all venv system-deps collection demo test unit integration molecule sanity lint ee matrix clean
 
@@ -67,7 +70,7 @@ unit: $(STAMP)
 	$(PYTEST) tests/unit -q
 
 integration: collection system-deps
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration -q $(PARALLEL)
 
 sanity: $(STAMP) system-deps
 	tests/sanity.sh
@@ -147,7 +150,7 @@ ee: collection
 	$(BIN)/ansible-builder create -f extensions/ee/execution-environment.yml --context $(CACHE)/ee-context >/dev/null
 
 test: venv system-deps collection
-	$(PYTEST) tests/unit tests/integration -q
+	$(PYTEST) tests/unit tests/integration -q $(PARALLEL)
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory matrix
 	tests/sanity.sh

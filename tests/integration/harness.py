@@ -19,12 +19,30 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "simulator"))
 from winrm_sim.cli import FleetProcess  # noqa: E402
 
 # Each fleet gets its own /24 of loopback addresses so fleets never compete for ports, and each
-# pytest process its own second octet, so two runs at once (CI and a developer) do not collide.
-# Loopback addresses of this run's simulated fleets: runs at the same time (make matrix starts one per
-# ansible-core version) each set their own WSMAN_TEST_OCTET; otherwise the pid picks one.
-SECOND_OCTET = int(os.environ.get("WSMAN_TEST_OCTET") or 100 + os.getpid() % 100)
+# pytest process its own second octet, so runs at the same time (CI and a developer; make matrix, one
+# per ansible-core version, each with its own WSMAN_TEST_OCTET) do not collide. make test runs pytest
+# with pytest-xdist: its workers, children of one pytest process, take one octet each by index.
+
+
+def _run_octet() -> int:
+    if os.environ.get("WSMAN_TEST_OCTET"):
+        return int(os.environ["WSMAN_TEST_OCTET"])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return 100 + os.getpid() % 100
+    width = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
+    return 100 + (os.getppid() % max(1, 100 // width)) * width + int(worker[2:]) % width
+
+
+SECOND_OCTET = _run_octet()
+# fresh_base_address counts from 40; the modules with a fixed address of their own use 1 to 39.
 _SUBNETS = itertools.count(40)
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
+
+
+def base_address(subnet: int) -> str:
+    """The first address of this run's /24 number ``subnet`` (1-39: fixed, one per test module)."""
+    return f"127.{SECOND_OCTET}.{subnet}.1"
 
 
 def fresh_base_address() -> str:

@@ -14,7 +14,7 @@ import markupsafe
 import pytest
 
 import checklist_formats
-from harness import Fleet, FleetProcess, run_tasks
+from harness import base_address, Fleet, FleetProcess, run_tasks
 from test_secure_baseline import run_role
 
 PROFILES = "server2022,winrm11,gpo"
@@ -27,7 +27,7 @@ KEEP_LISTENERS = {"secure_baseline_https_listener": False}
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     process = FleetProcess(str(tmp_path_factory.mktemp("provenance-fleet")), hosts=3, profiles=PROFILES,
-                           base_address="127.0.233.1").start()
+                           base_address=base_address(16)).start()
     try:
         yield Fleet(process)
     finally:

@@ -15,7 +15,7 @@ import yaml
 from pypsrp.exceptions import AuthenticationError
 from pypsrp.wsman import WSMan
 
-from harness import CONFIG, Fleet, installed_collections
+from harness import base_address, CONFIG, Fleet, installed_collections
 from winrm_sim.cli import FleetProcess
 
 FLEET_PROFILES = "server2022_https"
@@ -24,9 +24,9 @@ SUBJECT = "ansible-client@localhost"   # the simulator's client certificate (win
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    """Own /24, so concurrent test runs (the harness numbers subnets per process) never collide."""
+    """This module's own /24 of this run's addresses (harness.base_address)."""
     process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=1, profiles=FLEET_PROFILES,
-                           base_address="127.0.151.1").start()
+                           base_address=base_address(13)).start()
     try:
         yield Fleet(process)
     finally:

@@ -23,7 +23,7 @@ from ansible.plugins.loader import connection_loader
 from winrm_sim.cli import FleetProcess
 from winrm_sim.profiles import PROFILES
 
-from harness import SECOND_OCTET
+from harness import base_address
 
 # A host with HTTP and HTTPS listeners (the simulator's new-install profile may have HTTP only).
 HTTPS_PROFILE = "server2022_https" if "server2022_https" in PROFILES else "server2022"
@@ -32,7 +32,7 @@ HTTPS_PROFILE = "server2022_https" if "server2022_https" in PROFILES else "serve
 PASSWORD = "Conn-Plugin-Pa55!"
 PROXY_USER = "winrm-proxy-user"
 PROXY_PASSWORD = "Proxy-Pa55-never-shown"
-BASE = "127.%d.241.1" % SECOND_OCTET  # this run's addresses (see harness.py)
+BASE = base_address(26)  # this run's addresses (see harness.py)
 PROXY_ADDRESS = "127.0.0.1"
 
 pytestmark = pytest.mark.timeout(180)

@@ -9,7 +9,6 @@ and swaps one reply, as anyone on the network path could.
 """
 from __future__ import annotations
 
-import os
 import time
 import tracemalloc
 import xml.etree.ElementTree as ET
@@ -26,6 +25,7 @@ from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
 )
 from hostile import HostileServer, OnPathRelay
 from winrm_sim.cli import FleetProcess
+from harness import base_address
 
 PASSWORD = "Hostile-Pa55-w0rd"
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
@@ -155,7 +155,7 @@ def test_entity_expansion_is_refused_unread():
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("sim-hostile")
-    base = "127.%d.%d.1" % (100 + os.getpid() % 100, 250)
+    base = base_address(25)
     with FleetProcess(str(state_dir), hosts=1, profiles="server2022", base_address=base,
                       password=PASSWORD) as running:
         name, host_vars = sorted(running.hosts().items())[0]

@@ -22,7 +22,7 @@ import sys
 import pytest
 import yaml
 
-from harness import installed_collections
+from harness import base_address, installed_collections
 from kdc import TestKDC, missing_binaries, resolver_environment
 from winrm_sim.cli import FleetProcess
 from winrm_sim.profiles import PROFILES
@@ -119,7 +119,7 @@ def used(pattern: re.Pattern, output: str, host: str) -> set[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     profiles = [shape[0] for shape in SHAPES.values()]
-    base = "127.%d.%d.1" % (100 + os.getpid() % 100, 230)
+    base = base_address(23)
     with FleetProcess(str(tmp_path_factory.mktemp("sim-inventories")), hosts=len(profiles),
                       profiles=",".join(profiles), base_address=base, password=PASSWORD) as running:
         yield running
@@ -178,7 +178,7 @@ def kerberos_fleet(tmp_path_factory):
             for name, value in kdc.client_env().items():
                 patch.setenv(name, value)
             patch.setenv("WINRM_SIM_LOG", "INFO")
-            base = "127.%d.%d.1" % (100 + os.getpid() % 100, 231)
+            base = base_address(24)
             with FleetProcess(str(tmp_path_factory.mktemp("sim-kerberos-inventory")), hosts=1, profiles="server2022",
                               base_address=base, password=PASSWORD,
                               extra_args=["--keytab", kdc.keytab, "--realm", kdc.realm]) as running:

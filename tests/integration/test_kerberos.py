@@ -36,6 +36,7 @@ from spnego._spnego import NegTokenResp, unpack_token  # noqa: E402  (pyspnego's
 from ansible_collections.wsman.winrm.plugins.module_utils.endpoint import EndpointError, resolve  # noqa: E402
 from ansible_collections.wsman.winrm.plugins.module_utils.wsman import AuthenticationFailed, Session  # noqa: E402
 from winrm_sim.cli import FleetProcess  # noqa: E402
+from harness import base_address  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -46,7 +47,7 @@ KERBEROS_OID_DER = bytes.fromhex("06092a864886f712010202")
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 KERBEROS_ENCRYPTED = "application/HTTP-Kerberos-session-encrypted"
 # A /24 of its own per test process (other modules use 20, 40+ and 150+).
-BASE_ADDRESS = "127.0.%d.1" % (110 + os.getpid() % 30)
+BASE_ADDRESS = base_address(11)
 HOSTS = ["SIM-2022-01", "SIM-2022-02"]
 
 

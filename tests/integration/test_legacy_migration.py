@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pypsrp.wsman import WSMan
 
-from harness import CONFIG, Fleet, installed_collections
+from harness import base_address, CONFIG, Fleet, installed_collections
 from winrm_sim.cli import FleetProcess
 
 # Two WinRM 1.1 hosts (one keeps the compatibility listeners, one drops them) and an upgraded host
@@ -31,11 +31,10 @@ MAX_ELEMENTS = "{http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd}MaxElements"
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    """This module's own fleet on its own /24: the harness numbers subnets per pytest process, so two test
-    runs at once can collide on 127.0.40.x, and ports 80/443 must be the real ones here (the role finds the
-    listener in use by its Windows port)."""
+    """This module's own fleet on this run's /24 number 14 (harness.base_address): ports 80/443 must be the
+    real ones here (the role finds the listener in use by its Windows port)."""
     process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=3, profiles=FLEET_PROFILES,
-                           base_address="127.0.150.1").start()
+                           base_address=base_address(14)).start()
     try:
         yield Fleet(process)
     finally:

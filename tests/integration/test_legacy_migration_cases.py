@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness import CONFIG, Fleet
+from harness import base_address, CONFIG, Fleet
 from pypsrp.wsman import SelectorSet
 from test_legacy_migration import (changed_steps, client, documented_report, enumerate_items, firewall, listeners, port_open,
                                    recap, run_role, service, undocumented_or_missing)
@@ -36,7 +36,7 @@ PREDICTED = ("listeners_moved", "compatibility_listeners_after", "endpoint_after
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     process = FleetProcess(str(tmp_path_factory.mktemp("fleet")), hosts=9, profiles=FLEET_PROFILES,
-                           base_address="127.0.151.1").start()
+                           base_address=base_address(15)).start()
     try:
         yield Fleet(process)
     finally:

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from harness import Fleet, FleetProcess, installed_collections
+from harness import base_address, Fleet, FleetProcess, installed_collections
 from kdc import TestKDC, missing_binaries, resolver_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -72,7 +72,7 @@ def apply_baseline(inventory, tmp_path, env=None, check=False, **variables):
 @pytest.fixture(scope="module")
 def workgroup(tmp_path_factory):
     process = FleetProcess(str(tmp_path_factory.mktemp("verdict-fleet")), hosts=2,
-                           profiles="server2022,basic_unencrypted", base_address="127.0.219.1").start()
+                           profiles="server2022,basic_unencrypted", base_address=base_address(17)).start()
     try:
         yield Fleet(process)
     finally:
@@ -126,7 +126,7 @@ def domain(tmp_path_factory):
             for name, value in kdc.client_env().items():
                 patch.setenv(name, value)
             with FleetProcess(str(tmp_path_factory.mktemp("verdict-domain")), hosts=len(DOMAIN_PROFILES),
-                              profiles=",".join(DOMAIN_PROFILES), base_address="127.0.%d.1" % (180 + os.getpid() % 20),
+                              profiles=",".join(DOMAIN_PROFILES), base_address=base_address(18),
                               extra_args=["--keytab", kdc.keytab, "--realm", kdc.realm]) as running:
                 yield kdc, running
 

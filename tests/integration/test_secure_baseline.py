@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from faultproxy import plain_state
-from harness import Fleet, FleetProcess, installed_collections
+from harness import base_address, Fleet, FleetProcess, installed_collections
 
 FLEET_PROFILES = "server2022,winrm11,upgraded11,gpo,server2022,winrm11"
 PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -33,7 +33,7 @@ def fleet(tmp_path_factory):
     """Its own loopback /24, away from the harness' shared counter (127.<per process>.40.x and up), and
     per pytest process, so two runs at once do not bind each other's 5986 (a port the firewall filters)."""
     process = FleetProcess(str(tmp_path_factory.mktemp("baseline-fleet")), hosts=6, profiles=FLEET_PROFILES,
-                           base_address=f"127.{100 + os.getpid() % 100}.217.1").start()
+                           base_address=base_address(19)).start()
     try:
         yield Fleet(process)
     finally:

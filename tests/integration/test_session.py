@@ -1,7 +1,6 @@
 """The session and the model over real HTTP (NTLM with message encryption) against ``winrm-sim``."""
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,11 +17,12 @@ from ansible_collections.wsman.winrm.plugins.module_utils.wsman import (
     method_input,
     output_values,
 )
+from harness import base_address
 
 FleetProcess = pytest.importorskip("winrm_sim.cli").FleetProcess
 
 # A /24 of its own per test process, so parallel runs on one machine do not collide.
-BASE_ADDRESS = "127.0.%d.1" % (150 + os.getpid() % 90)
+BASE_ADDRESS = base_address(12)
 
 
 @pytest.fixture(scope="module")

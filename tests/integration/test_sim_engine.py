@@ -17,10 +17,11 @@ from pypsrp.exceptions import AuthenticationError, WSManFaultError
 from pypsrp.wsman import WSMan, SelectorSet
 
 from winrm_sim.cli import FleetProcess
+from harness import base_address
 
 
 PASSWORD = "Eng1ne-Test!"
-BASE = "127.0.30.1"
+BASE = base_address(30)
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 AUTH_NS = CONFIG + "/service/auth"
 SERVICE_NS = CONFIG + "/service"

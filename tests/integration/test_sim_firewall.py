@@ -5,7 +5,6 @@ rule, Delete, association traversal), read back and exercised with plain pypsrp 
 """
 from __future__ import annotations
 
-import os
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -15,7 +14,7 @@ import requests
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import WSMan, SelectorSet
 
-from harness import CONFIG, value_of
+from harness import base_address, CONFIG, value_of
 from winrm_sim.cli import FleetProcess
 
 pytestmark = pytest.mark.timeout(300)
@@ -239,7 +238,7 @@ def test_association_traversal_between_a_rule_and_its_filters(fleet):
 @pytest.fixture(scope="module")
 def outside_fleet(tmp_path_factory):
     """Hosts whose local subnet does not contain the controller's loopback address (127.0.0.1)."""
-    base = f"127.{200 + os.getpid() % 50}.7.1"
+    base = base_address(7)
     process = FleetProcess(str(tmp_path_factory.mktemp("outside")), hosts=2, profiles="server2022,server2022@private",
                            base_address=base, extra_args=["--local-subnet", "127.255.0.0/16"])
     process.start()

@@ -20,9 +20,10 @@ from pypsrp.exceptions import AuthenticationError, WinRMTransportError
 from pypsrp.wsman import WSMan
 
 from winrm_sim.cli import FleetProcess
+from harness import base_address
 
 PASSWORD = "Transp0rt-Test!"
-BASE = "127.0.20.1"
+BASE = base_address(20)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -286,7 +287,7 @@ def test_removed_listener_stops_answering_and_a_new_one_starts(fleet):
 
 
 def test_sigterm_exits_cleanly(tmp_path):
-    running = FleetProcess(str(tmp_path), hosts=1, base_address="127.0.21.1", password=PASSWORD, engine="stub")
+    running = FleetProcess(str(tmp_path), hosts=1, base_address=base_address(21), password=PASSWORD, engine="stub")
     running.start()
     assert running.stop() == 0
 
@@ -296,10 +297,10 @@ def test_port_in_use_is_mapped_and_reported(tmp_path):
     # inventory says so (the same happens to ports 80/443 when not running as root).
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    blocker.bind(("127.0.22.1", 5985))
+    blocker.bind((base_address(22), 5985))
     blocker.listen(1)
     try:
-        with FleetProcess(str(tmp_path), hosts=1, base_address="127.0.22.1", password=PASSWORD,
+        with FleetProcess(str(tmp_path), hosts=1, base_address=base_address(22), password=PASSWORD,
                           engine="stub") as running:
             host_vars = dict(next(iter(running.hosts().values())))
             assert host_vars["wsman_winrm_sim_ports"] == {5985: 23985, 5986: 5986}
