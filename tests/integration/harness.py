@@ -21,27 +21,39 @@ from winrm_sim.cli import FleetProcess  # noqa: E402
 # Each fleet gets its own /24 of loopback addresses so fleets never compete for ports, and each
 # pytest process its own second octet, so runs at the same time (CI and a developer; make matrix, one
 # per ansible-core version, each with its own WSMAN_TEST_OCTET) do not collide. make test runs pytest
-# with pytest-xdist: its workers, children of one pytest process, take one octet each by index.
+# with pytest-xdist: its workers, children of one pytest process, take one octet each by index (with
+# WSMAN_TEST_OCTET, that octet and the next ones).
 
 
 def _run_octet() -> int:
-    if os.environ.get("WSMAN_TEST_OCTET"):
-        return int(os.environ["WSMAN_TEST_OCTET"])
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if not worker.startswith("gw"):
+    index = int(worker[2:]) if worker.startswith("gw") else 0
+    width = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)) if worker else 1
+    if os.environ.get("WSMAN_TEST_OCTET"):
+        return int(os.environ["WSMAN_TEST_OCTET"]) + index
+    if not worker:
         return 100 + os.getpid() % 100
-    width = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
-    return 100 + (os.getppid() % max(1, 100 // width)) * width + int(worker[2:]) % width
+    return 100 + (os.getppid() % max(1, 100 // width)) * width + index % width
 
 
 SECOND_OCTET = _run_octet()
-# fresh_base_address counts from 40; the modules with a fixed address of their own use 1 to 39.
+# fresh_base_address counts from 40; the modules with a fixed address of their own use 1 to 39,
+# each number claimed by one module (base_address refuses a second claimant).
 _SUBNETS = itertools.count(40)
+_FIXED_SUBNETS: dict[int, str] = {}
 CONFIG = "http://schemas.microsoft.com/wbem/wsman/1/config"
 
 
 def base_address(subnet: int) -> str:
-    """The first address of this run's /24 number ``subnet`` (1-39: fixed, one per test module)."""
+    """The first address of this run's /24 number ``subnet``: 1-39, one number per test module."""
+    owner = sys._getframe(1).f_globals.get("__name__", "?")  # pylint: disable=protected-access
+    if not 1 <= subnet <= 39:
+        raise ValueError("base_address(%d) from %s: fixed subnets are 1-39 (40 and up are fresh_base_address's)"
+                         % (subnet, owner))
+    claimed = _FIXED_SUBNETS.setdefault(subnet, owner)
+    if claimed != owner:
+        raise ValueError("base_address(%d) from %s: %s uses that subnet already; pick a free number in 1-39"
+                         % (subnet, owner, claimed))
     return f"127.{SECOND_OCTET}.{subnet}.1"
 
 

@@ -46,7 +46,7 @@ KERBEROS_OID = "1.2.840.113554.1.2.2"
 KERBEROS_OID_DER = bytes.fromhex("06092a864886f712010202")
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
 KERBEROS_ENCRYPTED = "application/HTTP-Kerberos-session-encrypted"
-# A /24 of its own per test process (other modules use 20, 40+ and 150+).
+# This module's /24 of its test process's addresses (harness.base_address).
 BASE_ADDRESS = base_address(11)
 HOSTS = ["SIM-2022-01", "SIM-2022-02"]
 

@@ -21,7 +21,7 @@ from harness import base_address
 
 FleetProcess = pytest.importorskip("winrm_sim.cli").FleetProcess
 
-# A /24 of its own per test process, so parallel runs on one machine do not collide.
+# This module's /24 of its test process's addresses, so parallel runs and workers do not collide.
 BASE_ADDRESS = base_address(12)
 
 
