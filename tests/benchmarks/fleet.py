@@ -5,7 +5,9 @@ Ansible. Prints figures; asserts nothing.
     python tests/benchmarks/fleet.py --hosts 100,300,1000 [--forks 50] [--profile server2022,winrm11,...]
 
 Per size and operation: wall time, controller CPU (ansible-playbook and its forks), simulator CPU,
-ansible-playbook's peak RSS, and the plain script's wall time (same thread count as forks). HTTP
+ansible-playbook's peak RSS, and the plain script's wall time (same thread count as forks); per size
+the "one-task floor", the controller CPU per host of a playbook with one ansible.builtin.debug task
+over the same inventory and forks: what Ansible costs per host on this machine in this run. HTTP
 exchanges per host are counted once per profile on a small fleet, with every request the controller
 sends counted at requests' transport adapter (a sitecustomize loaded by ansible-playbook and its
 forks, benchmark only). Run from the repository root with the virtualenv's Python after
@@ -64,11 +66,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict | None = None) -> dict:
-    """One run of the shipped playbook; wall, CPU of it and its forks, peak RSS (wait4)."""
+# Ansible's own cost per host on this machine, measured beside the baseline in the same run: one task
+# that runs in a worker per host and reaches no host. The controller CPU per host of the baseline
+# cannot go below this (the machine's speed varies between runs; this does with it).
+FLOOR_PLAYBOOK = textwrap.dedent('''
+    - name: One task per host, no connection
+      hosts: windows
+      gather_facts: false
+      tasks:
+        - name: Name the host
+          ansible.builtin.debug:
+            msg: "{{ inventory_hostname }}"
+''')
+
+
+def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict | None = None,
+             path: str = PLAYBOOK) -> dict:
+    """One run of the shipped playbook (or ``path``); wall, CPU of it and its forks, peak RSS (wait4)."""
     variables = {"secure_baseline_report_dir": os.path.join(work, "reports"),
                  "secure_baseline_https_connection_port": "{{ wsman_winrm_sim_ports[5986] | default(5986) }}"}
-    command = ["ansible-playbook", "-i", inventory, PLAYBOOK, "--forks", str(forks), "-e", json.dumps(variables)]
+    command = ["ansible-playbook", "-i", inventory, path, "--forks", str(forks), "-e", json.dumps(variables)]
     if check:
         command.append("--check")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed_collections(), ANSIBLE_NOCOLOR="1",
@@ -87,6 +104,14 @@ def playbook(inventory: str, work: str, forks: int, check: bool, env_extra: dict
               for line in output.splitlines() if line.startswith(("fatal:", "failed:"))][:3]
     return {"errors": errors, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
             "hosts": len(recap), "failed": failed, "rc": os.waitstatus_to_exitcode(status)}
+
+
+def floor(inventory: str, work: str, forks: int) -> dict:
+    """The one-task playbook over the same inventory and forks: Ansible's cost per host."""
+    path = os.path.join(work, "floor.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(FLOOR_PLAYBOOK)
+    return playbook(inventory, work, forks, check=False, path=path)
 
 
 def baseline_args(connection_port: int):
@@ -265,13 +290,17 @@ def main() -> int:
                 with open(fleet.inventory_path, encoding="utf-8") as source, open(inventory, "w", encoding="utf-8") as out:
                     out.write(source.read())
                 hosts = fleet.hosts()
+                floor_run = floor(inventory, work, args.forks)
+                print("  floor %6.1f s wall  controller CPU %6.1f s (%4.0f ms/host)  one debug task per host, "
+                      "%d hosts" % (floor_run["wall"], floor_run["cpu"], floor_run["cpu"] / size * 1000, floor_run["hosts"]))
                 plain_audit = None if args.no_plain else plain(hosts, args.forks, check=True)
                 for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
                     if operation not in args.operations.split(","):
                         continue
                     sim_before = cpu_seconds(fleet.pid)
                     run = playbook(inventory, work, args.forks, check)
-                    run.update(size=size, operation=operation, sim_cpu=cpu_seconds(fleet.pid) - sim_before)
+                    run.update(size=size, operation=operation, sim_cpu=cpu_seconds(fleet.pid) - sim_before,
+                               floor=floor_run["cpu"] / size * 1000)
                     if operation == "audit":
                         run["plain"] = plain_audit
                     elif operation == "rerun" and not args.no_plain:
@@ -287,11 +316,13 @@ def main() -> int:
                               if run.get("plain") else ""))
             finally:
                 fleet.stop()
-    print("\n| hosts | operation | wall | controller CPU | per host | simulator CPU | peak RSS | plain script | ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| hosts | operation | wall | controller CPU | per host | one-task floor | simulator CPU | peak RSS "
+          "| plain script | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in rows:
-        print("| %d | %s | %.1f s | %.1f s | %.0f ms | %.1f s | %.0f MiB | %s | %s |" % (
-            run["size"], run["operation"], run["wall"], run["cpu"], run["cpu"] / run["size"] * 1000, run["sim_cpu"],
+        print("| %d | %s | %.1f s | %.1f s | %.0f ms | %.0f ms | %.1f s | %.0f MiB | %s | %s |" % (
+            run["size"], run["operation"], run["wall"], run["cpu"], run["cpu"] / run["size"] * 1000, run["floor"],
+            run["sim_cpu"],
             run["rss_mib"], "%.1f s" % run["plain"] if run.get("plain") else "-",
             "%.2f" % (run["wall"] / run["plain"]) if run.get("plain") else "-"))
     return 0
