@@ -291,8 +291,12 @@ def main() -> int:
                     out.write(source.read())
                 hosts = fleet.hosts()
                 floor_run = floor(inventory, work, args.forks)
-                print("  floor %6.1f s wall  controller CPU %6.1f s (%4.0f ms/host)  one debug task per host, "
-                      "%d hosts" % (floor_run["wall"], floor_run["cpu"], floor_run["cpu"] / size * 1000, floor_run["hosts"]))
+                print("  floor %6.1f s wall  controller CPU %6.1f s (%4.0f ms/host)  peak RSS %5.0f MiB  one debug task "
+                      "per host, %d hosts, %d failed, rc %d" % (
+                          floor_run["wall"], floor_run["cpu"], floor_run["cpu"] / size * 1000, floor_run["rss_mib"],
+                          floor_run["hosts"], len(floor_run["failed"]), floor_run["rc"]))
+                for error in floor_run["errors"]:
+                    print("    " + error)
                 plain_audit = None if args.no_plain else plain(hosts, args.forks, check=True)
                 for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
                     if operation not in args.operations.split(","):
