@@ -10,7 +10,10 @@ the "one-task floor", the controller CPU per host of a playbook with one ansible
 over the same inventory and forks: what Ansible costs per host on this machine in this run. The
 playbooks run over the fleet's inventory in the shape admins write (what every host shares once in
 the group's vars, see admin_inventory); the floor is printed over that and over the simulator's own
-inventory (every variable under every host), so the cost of the inventory's shape shows. HTTP
+inventory (every variable under every host), so the cost of the inventory's shape shows. Per size
+also the plain script's own controller CPU per host for the audit, one host at a time, in a warm
+process and in a child forked per host (the price of Ansible's worker per host: the pages a child
+writes are copied), which with the floor bounds what the playbook's audit can cost per host. HTTP
 exchanges per host are counted once per profile on a small fleet, with every request the controller
 sends counted at requests' transport adapter (a sitecustomize loaded by ansible-playbook and its
 forks, benchmark only). Run from the repository root with the virtualenv's Python after
@@ -25,12 +28,14 @@ import concurrent.futures
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
+import typing as t
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -222,6 +227,53 @@ def plain(hosts: dict, threads: int, check: bool) -> float:
     return wall
 
 
+def plain_cpu(hosts: dict, sample: int) -> dict:
+    """Controller CPU per host of the plain script's audit, one host at a time (no threads, so no lock
+    contention): in this process, warm, and in a child forked for each host from it, as Ansible forks a
+    worker per host and task (the pages a child writes are copied from its parent: the fork's price in
+    system time). The first ``sample`` hosts, after one host to warm the process."""
+    chosen = list(hosts.values())[:sample + 1]
+    plain_host(chosen[0], True)
+    warm = _usage(lambda: [plain_host(host_vars, True) for host_vars in chosen[1:]])
+    forked = [0.0, 0.0, 0]
+    failed = 0
+    for host_vars in chosen[1:]:
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one host, its own usage to the parent, no cleanup of the parent's state
+            os.close(reader)
+            try:
+                used = _usage(lambda host_vars=host_vars: plain_host(host_vars, True))
+                os.write(writer, json.dumps(used).encode())
+            finally:
+                os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as handle:
+            answer = handle.read()
+        os.waitpid(pid, 0)
+        if not answer:
+            failed += 1
+            continue
+        used = json.loads(answer)
+        forked = [forked[0] + used["user"], forked[1] + used["sys"], forked[2] + used["faults"]]
+    count = max(1, len(chosen) - 1)
+    return {"hosts": len(chosen) - 1, "failed": failed,
+            "warm": {"user": warm["user"] / count, "sys": warm["sys"] / count, "faults": warm["faults"] / count},
+            "forked": {"user": forked[0] / count, "sys": forked[1] / count, "faults": forked[2] / count}}
+
+
+def _ms(usage: dict) -> float:
+    return (usage["user"] + usage["sys"]) * 1000
+
+
+def _usage(work: t.Callable[[], object]) -> dict:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    work()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {"user": after.ru_utime - before.ru_utime, "sys": after.ru_stime - before.ru_stime,
+            "faults": after.ru_minflt - before.ru_minflt}
+
+
 _EXCHANGES = [0]
 _EXCHANGES_LOCK = threading.Lock()
 
@@ -295,6 +347,8 @@ def main() -> int:
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--profile", default="server2022,winrm11,upgraded11,gpo")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain script")
+    parser.add_argument("--plain-sample", type=int, default=100,
+                        help="hosts whose plain audit is timed one at a time for its CPU per host")
     parser.add_argument("--operations", default="audit,apply,rerun", help="which of audit, apply, rerun (in order)")
     args = parser.parse_args()
 
@@ -328,13 +382,21 @@ def main() -> int:
                     for error in floor_run["errors"]:
                         print("    " + error)
                 plain_audit = None if args.no_plain else plain(hosts, args.forks, check=True)
+                alone = None if args.no_plain else plain_cpu(hosts, args.plain_sample)
+                if alone:
+                    print("  plain script's audit one host at a time (%d hosts, %d failed): controller CPU per host "
+                          "%.1f ms warm (user %.1f, system %.1f), %.1f ms in a child forked per host (user %.1f, "
+                          "system %.1f, %.0f page faults)" % (
+                              alone["hosts"], alone["failed"], _ms(alone["warm"]), alone["warm"]["user"] * 1000,
+                              alone["warm"]["sys"] * 1000, _ms(alone["forked"]), alone["forked"]["user"] * 1000,
+                              alone["forked"]["sys"] * 1000, alone["forked"]["faults"]))
                 for operation, check in (("audit", True), ("apply", False), ("rerun", False)):
                     if operation not in args.operations.split(","):
                         continue
                     sim_before = cpu_seconds(fleet.pid)
                     run = playbook(inventory, work, args.forks, check)
                     run.update(size=size, operation=operation, sim_cpu=cpu_seconds(fleet.pid) - sim_before,
-                               floor=floors["admin's inventory"]["cpu"] / size * 1000)
+                               floor=floors["admin's inventory"]["cpu"] / size * 1000, alone=alone)
                     if operation == "audit":
                         run["plain"] = plain_audit
                     elif operation == "rerun" and not args.no_plain:
@@ -350,13 +412,14 @@ def main() -> int:
                               if run.get("plain") else ""))
             finally:
                 fleet.stop()
-    print("\n| hosts | operation | wall | controller CPU | per host | one-task floor | simulator CPU | peak RSS "
-          "| plain script | ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| hosts | operation | wall | controller CPU | per host | one-task floor | plain CPU per host "
+          "(warm / forked) | simulator CPU | peak RSS | plain script | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for run in rows:
-        print("| %d | %s | %.1f s | %.1f s | %.0f ms | %.0f ms | %.1f s | %.0f MiB | %s | %s |" % (
+        alone = run.get("alone") if run["operation"] == "audit" else None
+        print("| %d | %s | %.1f s | %.1f s | %.0f ms | %.0f ms | %s | %.1f s | %.0f MiB | %s | %s |" % (
             run["size"], run["operation"], run["wall"], run["cpu"], run["cpu"] / run["size"] * 1000, run["floor"],
-            run["sim_cpu"],
+            "%.0f / %.0f ms" % (_ms(alone["warm"]), _ms(alone["forked"])) if alone else "-", run["sim_cpu"],
             run["rss_mib"], "%.1f s" % run["plain"] if run.get("plain") else "-",
             "%.2f" % (run["wall"] / run["plain"]) if run.get("plain") else "-"))
     return 0
