@@ -7,9 +7,9 @@ nothing.
 A sitecustomize loaded by ansible-playbook and its forks (benchmark only) wraps ansible-core's
 ``WorkerProcess._run`` and, inside each worker, a few calls of ansible-core and of the collection
 with ``getrusage``: user time, system time and minor page faults (in a forked worker mostly the
-copies of the pages it writes that it shares with the main process). Unlike a profiler, this adds a
-few microseconds per wrapped call, so the phases add up to the worker's unwrapped cost; they are
-coarse by design. Per converge worker:
+copies of the pages it writes that it shares with the main process). Unlike a profiler, it adds
+only two getrusage calls per wrapped call, and the phases run from ``_run``'s start to its end, so
+they add up to the worker's whole cost; they are coarse by design. Per converge worker:
 
 - Ansible before the action: the fork's first steps, the task's templating and the plugin's load;
 - the action before its work: argument validation, the connection variables, endpoint resolution;
@@ -29,7 +29,6 @@ wait4, less every worker's). Run from the repository root with the virtualenv's 
 
 from __future__ import annotations
 
-import argparse
 import collections
 import glob
 import os
@@ -40,6 +39,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fleet as bench  # noqa: E402  (the fleet benchmark's helpers: the fleet, the shipped playbook, CPU)
+from worker_profile import fleet_run_arguments  # noqa: E402
 
 RECORDER = textwrap.dedent('''
     """Benchmark only: getrusage around each Ansible worker's task and a few calls inside it."""
@@ -58,7 +58,7 @@ RECORDER = textwrap.dedent('''
 
     def _instrument(marks, totals):
         """Wrap the calls whose boundaries make the phases; imported in the worker, after the fork."""
-        from ansible.executor import task_executor, task_queue_manager
+        from ansible.executor import task_queue_manager
         from ansible_collections.wsman.winrm.plugins.action import converge
         from ansible_collections.wsman.winrm.plugins.module_utils import compat, wsman
 
@@ -90,7 +90,6 @@ RECORDER = textwrap.dedent('''
                         entry[index + 1] += after[index] - before[index]
             setattr(owner, name, wrapper)
 
-        mark(task_executor.TaskExecutor, "run", "executor")
         mark(converge.ActionModule, "run", "action")
         mark(converge.ActionModule, "manage", "manage")
         mark(task_queue_manager.FinalQueue, "send_task_result", "send")
@@ -164,7 +163,9 @@ def report(workers: list[dict], run: dict, hosts: int) -> None:
     converge = [worker for worker in workers if worker["action"].endswith("converge")]
     others = [worker for worker in workers if not worker["action"].endswith("converge")]
     count = max(len(converge), 1)
-    print("\nper converge worker (%d workers): CPU ms, user ms, system ms, page faults" % len(converge))
+    unfinished = sum(1 for worker in converge if "manage end" not in worker["marks"])
+    print("\nper converge worker (%d workers%s): CPU ms, user ms, system ms, page faults" % (
+        len(converge), ", %d of them without the action's work: counted as 0" % unfinished if unfinished else ""))
     whole = [0.0, 0.0, 0.0]
     for label, (start, end) in PHASES:
         sums = [0.0, 0.0, 0.0]
@@ -203,12 +204,7 @@ def report(workers: list[dict], run: dict, hosts: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--forks", type=int, default=50)
-    parser.add_argument("--profile", default="server2022,winrm11,upgraded11,gpo")
-    parser.add_argument("--operation", default="audit", choices=("audit", "apply"))
-    args = parser.parse_args()
+    args = fleet_run_arguments(__doc__).parse_args()
     with tempfile.TemporaryDirectory(prefix="wsman-bench-phases-") as work:
         started = time.monotonic()
         fleet = bench.start_fleet(work, args.hosts, args.profile, "127.0.236.1")

@@ -114,12 +114,18 @@ def layer(filename: str, name: str) -> str:
     return "builtins" if filename == "~" else "other python"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+def fleet_run_arguments(description: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that runs the shipped playbook once over one simulated fleet."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--hosts", type=int, default=100)
     parser.add_argument("--forks", type=int, default=50)
     parser.add_argument("--profile", default="server2022,winrm11,upgraded11,gpo")
     parser.add_argument("--operation", default="audit", choices=("audit", "apply"))
+    return parser
+
+
+def main() -> int:
+    parser = fleet_run_arguments(__doc__)
     parser.add_argument("--top", type=int, default=25, help="functions listed by own time")
     parser.add_argument("--save", help="also write the merged statistics here (for pstats; the main process's"
                         " to the same name with .main)")
